@@ -1,0 +1,24 @@
+//! LWA token service for the Amazon Selling Partner API.
+//!
+//! One place keeps a valid Login-with-Amazon (LWA) access token and hands it
+//! out: `token-refresher` (scheduled) reads the credentials from Secrets
+//! Manager, calls the LWA token endpoint when the stored token nears expiry
+//! and writes it to an SSM SecureString parameter; `token-reader` serves it to
+//! other Lambdas (direct invoke) and over an IAM-authenticated function URL.
+//!
+//! Data flows one way: event → [`handler`] → use case ([`refresh`],
+//! [`reader`]) → ports ([`aws::CredentialsSource`], [`lwa::TokenEndpoint`],
+//! [`aws::TokenStore`]) → adapters (Secrets Manager, reqwest, SSM).
+
+pub mod aws;
+pub mod config;
+pub mod credentials;
+pub mod error;
+pub mod handler;
+pub mod lwa;
+pub mod reader;
+pub mod refresh;
+pub mod runtime;
+pub mod secret;
+pub mod telemetry;
+pub mod token;

@@ -1,0 +1,325 @@
+//! AWS adapters: the Secrets Manager credentials source and the SSM token
+//! store, with the SDK configuration loaded once, on first use (not at cold
+//! start, which stays short), and every SDK error described in ONE place.
+//!
+//! The SDK reads the standard variables: `AWS_REGION`, the credentials chain,
+//! and `AWS_ENDPOINT_URL` (local emulators such as moto).
+
+use crate::credentials::{binary_secret_error, Credentials, RefreshTokenOrigin, SecretDocument};
+use crate::secret::RefreshToken;
+use crate::token::StoredToken;
+use aws_config::{timeout::TimeoutConfig, BehaviorVersion, SdkConfig};
+use aws_sdk_ssm::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ssm::types::{ParameterTier, ParameterType};
+use secrecy::ExposeSecret;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::OnceCell;
+
+/// The shared SDK configuration, loaded on first use.
+#[derive(Default)]
+pub struct LazySdkConfig {
+    config: OnceCell<SdkConfig>,
+}
+
+impl LazySdkConfig {
+    /// A configuration that will load from the environment when first needed.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// Loads (once) and returns the configuration. Timeouts: 3 s to connect,
+    /// 5 s per attempt, 15 s per operation, so a stuck AWS call cannot eat the
+    /// whole Lambda deadline.
+    pub async fn get(&self) -> &SdkConfig {
+        self.config
+            .get_or_init(|| async {
+                aws_config::defaults(BehaviorVersion::latest())
+                    .timeout_config(
+                        TimeoutConfig::builder()
+                            .connect_timeout(Duration::from_secs(3))
+                            .operation_attempt_timeout(Duration::from_secs(5))
+                            .operation_timeout(Duration::from_secs(15))
+                            .build(),
+                    )
+                    .load()
+                    .await
+            })
+            .await
+    }
+}
+
+/// What went wrong in an AWS call, classified once for every adapter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AwsFailure {
+    /// The resource does not exist.
+    NotFound,
+    /// IAM or KMS refused.
+    AccessDenied,
+    /// Throttled past the SDK's retries.
+    Throttled,
+    /// Anything else (timeouts, connection errors, service errors).
+    Other,
+}
+
+/// Classifies an SDK error and describes it in one line: the AWS error code
+/// and message, or the transport problem. Never contains request data.
+pub fn describe_sdk_error<E, R>(e: &SdkError<E, R>) -> (AwsFailure, String)
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match e {
+        SdkError::ServiceError(_) => {
+            let code = e.code().unwrap_or("UnknownError");
+            let message = e.message().unwrap_or("no message");
+            let kind = match code {
+                "ResourceNotFoundException" | "ParameterNotFound" => AwsFailure::NotFound,
+                c if c.contains("AccessDenied")
+                    || c == "UnrecognizedClientException"
+                    || c.starts_with("KMS")
+                    || c == "InvalidKeyId"
+                    || c == "DecryptionFailure" =>
+                {
+                    AwsFailure::AccessDenied
+                }
+                "ThrottlingException" | "TooManyUpdates" | "Throttling" | "RequestLimitExceeded" => {
+                    AwsFailure::Throttled
+                }
+                _ => AwsFailure::Other,
+            };
+            (kind, format!("{code}: {message}"))
+        }
+        SdkError::TimeoutError(_) => (AwsFailure::Other, "the AWS call timed out".to_owned()),
+        SdkError::DispatchFailure(_) => (
+            AwsFailure::Other,
+            format!(
+                "could not reach the AWS endpoint (check the network path, VPC endpoints and AWS_REGION): {}",
+                DisplayErrorContext(e)
+            ),
+        ),
+        _ => (AwsFailure::Other, DisplayErrorContext(e).to_string()),
+    }
+}
+
+/// Why a credentials load failed.
+#[derive(Debug, Clone)]
+pub enum CredentialsLoadError {
+    /// The contents are unusable.
+    Invalid(crate::credentials::CredentialsError),
+    /// The secret cannot be read; the text says why and what to do.
+    Unavailable(String),
+}
+
+/// Where the refresher gets LWA credentials, and where it saves a rotated
+/// refresh token.
+#[allow(async_fn_in_trait)]
+pub trait CredentialsSource {
+    /// Reads and validates the secret.
+    async fn load(&self, secret_id: &str) -> Result<Credentials, CredentialsLoadError>;
+    /// Writes the secret back with the new refresh token (`PutSecretValue`),
+    /// every other field and key name kept. `Err` is a one-line reason.
+    async fn save_refresh_token(
+        &self,
+        origin: &RefreshTokenOrigin,
+        new: &RefreshToken,
+    ) -> Result<(), String>;
+}
+
+/// Why a stored token could not be loaded.
+#[derive(Debug, Clone)]
+pub enum TokenLoadError {
+    /// The parameter holds something that is not the token JSON.
+    Malformed(String),
+    /// AWS refused or failed; the text says why.
+    Unavailable(String),
+}
+
+/// The SSM parameter holding the token.
+#[allow(async_fn_in_trait)]
+pub trait TokenStore {
+    /// `Ok(None)` when the parameter does not exist.
+    async fn load(&self, parameter: &str) -> Result<Option<StoredToken>, TokenLoadError>;
+    /// Writes the token as a SecureString with `Overwrite`. `Err` is a
+    /// one-line reason with the fix.
+    async fn save(&self, parameter: &str, token: &StoredToken) -> Result<(), String>;
+}
+
+/// Secrets Manager adapter.
+pub struct SecretsManagerSource {
+    sdk: Arc<LazySdkConfig>,
+    client: OnceCell<aws_sdk_secretsmanager::Client>,
+}
+
+impl SecretsManagerSource {
+    /// An adapter sharing `sdk`; the client is built on first use.
+    pub fn new(sdk: Arc<LazySdkConfig>) -> Self {
+        Self {
+            sdk,
+            client: OnceCell::new(),
+        }
+    }
+
+    async fn client(&self) -> &aws_sdk_secretsmanager::Client {
+        self.client
+            .get_or_init(|| async { aws_sdk_secretsmanager::Client::new(self.sdk.get().await) })
+            .await
+    }
+
+    /// Reads one secret's document (fields may be partial: fleet profiles).
+    pub async fn load_document(
+        &self,
+        secret_id: &str,
+    ) -> Result<SecretDocument, CredentialsLoadError> {
+        let out = self
+            .client()
+            .await
+            .get_secret_value()
+            .secret_id(secret_id)
+            .send()
+            .await
+            .map_err(|e| {
+                let (kind, detail) = describe_sdk_error(&e);
+                let fix = match kind {
+                    AwsFailure::NotFound => " (check LWA_CREDENTIALS_SECRET_ID and the region)",
+                    AwsFailure::AccessDenied => {
+                        " (give the function secretsmanager:GetSecretValue on the secret, and kms:Decrypt if it uses a customer key)"
+                    }
+                    _ => "",
+                };
+                CredentialsLoadError::Unavailable(format!("{detail}{fix}"))
+            })?;
+        match (out.secret_string(), out.secret_binary()) {
+            (Some(s), _) => {
+                SecretDocument::parse(secret_id, s).map_err(CredentialsLoadError::Invalid)
+            }
+            (None, Some(_)) => Err(CredentialsLoadError::Invalid(binary_secret_error(
+                secret_id,
+            ))),
+            (None, None) => Err(CredentialsLoadError::Unavailable(
+                "the secret has no current value (AWSCURRENT); put the credentials JSON in it"
+                    .to_owned(),
+            )),
+        }
+    }
+}
+
+impl CredentialsSource for SecretsManagerSource {
+    async fn load(&self, secret_id: &str) -> Result<Credentials, CredentialsLoadError> {
+        self.load_document(secret_id)
+            .await?
+            .into_credentials(None)
+            .map_err(CredentialsLoadError::Invalid)
+    }
+
+    async fn save_refresh_token(
+        &self,
+        origin: &RefreshTokenOrigin,
+        new: &RefreshToken,
+    ) -> Result<(), String> {
+        let document = origin.rotated_document(new);
+        self.client()
+            .await
+            .put_secret_value()
+            .secret_id(&origin.secret_id)
+            .secret_string(document.expose_secret())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| describe_sdk_error(&e).1)
+    }
+}
+
+/// SSM Parameter Store adapter.
+pub struct SsmTokenStore {
+    sdk: Arc<LazySdkConfig>,
+    client: OnceCell<aws_sdk_ssm::Client>,
+    kms_key_id: Option<String>,
+}
+
+impl SsmTokenStore {
+    /// An adapter sharing `sdk`; writes use `kms_key_id` when set (otherwise
+    /// SSM's `alias/aws/ssm`).
+    pub fn new(sdk: Arc<LazySdkConfig>, kms_key_id: Option<String>) -> Self {
+        Self {
+            sdk,
+            client: OnceCell::new(),
+            kms_key_id,
+        }
+    }
+
+    async fn client(&self) -> &aws_sdk_ssm::Client {
+        self.client
+            .get_or_init(|| async { aws_sdk_ssm::Client::new(self.sdk.get().await) })
+            .await
+    }
+}
+
+impl TokenStore for SsmTokenStore {
+    async fn load(&self, parameter: &str) -> Result<Option<StoredToken>, TokenLoadError> {
+        let result = self
+            .client()
+            .await
+            .get_parameter()
+            .name(parameter)
+            .with_decryption(true)
+            .send()
+            .await;
+        let out = match result {
+            Ok(out) => out,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_parameter_not_found()) =>
+            {
+                return Ok(None)
+            }
+            Err(e) => {
+                let (kind, detail) = describe_sdk_error(&e);
+                let fix = if kind == AwsFailure::AccessDenied {
+                    " (the function needs ssm:GetParameter on the parameter, and kms:Decrypt with a customer key)"
+                } else {
+                    ""
+                };
+                return Err(TokenLoadError::Unavailable(format!("{detail}{fix}")));
+            }
+        };
+        let Some(value) = out.parameter().and_then(|p| p.value()) else {
+            return Ok(None);
+        };
+        StoredToken::from_parameter_value(value)
+            .map(Some)
+            .map_err(TokenLoadError::Malformed)
+    }
+
+    async fn save(&self, parameter: &str, token: &StoredToken) -> Result<(), String> {
+        self.client()
+            .await
+            .put_parameter()
+            .name(parameter)
+            .description("LWA access token for the Selling Partner API, written by token-refresher")
+            .value(token.to_parameter_value())
+            .r#type(ParameterType::SecureString)
+            .tier(ParameterTier::Standard)
+            .overwrite(true)
+            .set_key_id(self.kms_key_id.clone())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                let (kind, detail) = describe_sdk_error(&e);
+                let code = e.code().unwrap_or_default();
+                let fix = match (kind, code) {
+                    (_, "ParameterMaxVersionLimitExceeded") => {
+                        " (the parameter has 100 versions and the oldest carries a label, which blocks every write; \
+                         remove the labels with `aws ssm unlabel-parameter-version`: this service never labels)"
+                    }
+                    (AwsFailure::AccessDenied, _) => {
+                        " (the function needs ssm:PutParameter on the parameter, and kms:Encrypt with TOKEN_KMS_KEY_ID)"
+                    }
+                    (AwsFailure::Throttled, _) => " (PutParameter is throttled at a few TPS per account; the next run retries)",
+                    _ => "",
+                };
+                format!("{detail}{fix}")
+            })
+    }
+}

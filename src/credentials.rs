@@ -1,0 +1,472 @@
+//! The credentials secret: its JSON schema, the key-name aliases that existing
+//! secrets use, validation, and the refresh-token rotation write-back.
+//!
+//! Shape (a Secrets Manager `SecretString`, JSON object):
+//!
+//! ```json
+//! {"client_id": "amzn1.application-oa2-client.…", "client_secret": "amzn1.oa2-cs.v1.…", "refresh_token": "Atzr|…"}
+//! ```
+//!
+//! A grantless profile holds `scope` (space-separated LWA scopes, e.g.
+//! `sellingpartnerapi::notifications`) instead of `refresh_token`; see
+//! "Grantless operations" in the SP-API docs
+//! (<https://developer-docs.amazon.com/sp-api/docs/grantless-operations>).
+//!
+//! Every error names the secret and the field, and never contains a value.
+
+use crate::secret::{ClientSecret, RefreshToken};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// Accepted key names per field, in order of preference. The first of each
+/// list is the canonical name.
+const CLIENT_ID_KEYS: &[&str] = &[
+    "client_id",
+    "lwa_app_id",
+    "LWA_APP_ID",
+    "AppClientId",
+    "clientId",
+];
+const CLIENT_SECRET_KEYS: &[&str] = &[
+    "client_secret",
+    "lwa_client_secret",
+    "LWA_CLIENT_SECRET",
+    "AppClientSecret",
+    "clientSecret",
+];
+const REFRESH_TOKEN_KEYS: &[&str] = &[
+    "refresh_token",
+    "sp_api_refresh_token",
+    "SP_API_REFRESH_TOKEN",
+    "refreshToken",
+];
+const SCOPE_KEYS: &[&str] = &["scope"];
+
+/// What the refresher sends to LWA for one profile.
+#[derive(Clone)]
+pub enum Grant {
+    /// `grant_type=refresh_token`: a seller's authorization.
+    RefreshToken(RefreshToken),
+    /// `grant_type=client_credentials` with these space-separated scopes
+    /// (grantless operations).
+    ClientCredentials {
+        /// e.g. `sellingpartnerapi::notifications`
+        scope: String,
+    },
+}
+
+impl Grant {
+    /// The LWA `grant_type` value.
+    pub fn grant_type(&self) -> &'static str {
+        match self {
+            Grant::RefreshToken(_) => "refresh_token",
+            Grant::ClientCredentials { .. } => "client_credentials",
+        }
+    }
+}
+
+/// Where a refresh token came from, so a rotated one can be written back
+/// under the same key, with every other field kept.
+#[derive(Clone)]
+pub struct RefreshTokenOrigin {
+    /// Secret name or ARN the token was read from.
+    pub secret_id: String,
+    /// The key the token was stored under (`refresh_token`, `SP_API_REFRESH_TOKEN`, …).
+    pub key: String,
+    document: SecretString,
+}
+
+impl RefreshTokenOrigin {
+    /// The secret's JSON with the refresh token replaced by `new`; every other
+    /// field, and the key name, kept as they were.
+    pub fn rotated_document(&self, new: &RefreshToken) -> SecretString {
+        let mut map: Map<String, Value> =
+            serde_json::from_str(self.document.expose_secret().trim()).unwrap_or_default();
+        map.insert(
+            self.key.clone(),
+            Value::String(new.expose_secret().to_owned()),
+        );
+        SecretString::from(Value::Object(map).to_string())
+    }
+}
+
+/// Complete LWA credentials for one profile.
+#[derive(Clone)]
+pub struct Credentials {
+    /// LWA client ID (`amzn1.application-oa2-client.…`). Not a secret.
+    pub client_id: String,
+    /// LWA client secret.
+    pub client_secret: ClientSecret,
+    /// Refresh token or grantless scope.
+    pub grant: Grant,
+    /// Set for refresh-token grants.
+    pub refresh_token_origin: Option<RefreshTokenOrigin>,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("grant_type", &self.grant.grant_type())
+            .finish()
+    }
+}
+
+/// A secret's contents could not be used. The message names the secret and
+/// the field, says how to fix it, and never contains a value.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("credentials secret `{secret_id}`: {problem}")]
+pub struct CredentialsError {
+    /// Secret name or ARN.
+    pub secret_id: String,
+    /// What is wrong and what to do.
+    pub problem: String,
+}
+
+const EXPECTED_SHAPE: &str = "store a JSON object as the SecretString, e.g. \
+{\"client_id\": \"amzn1.application-oa2-client.…\", \"client_secret\": \"amzn1.oa2-cs.v1.…\", \"refresh_token\": \"Atzr|…\"} \
+(for a grantless profile, \"scope\" instead of \"refresh_token\")";
+
+/// The fields found in one secret; a profile may take its `client_id` and
+/// `client_secret` from a second, shared app secret.
+#[derive(Clone, Default)]
+pub struct SecretDocument {
+    secret_id: String,
+    client_id: Option<String>,
+    client_secret: Option<ClientSecret>,
+    refresh_token: Option<(String, RefreshToken)>,
+    scope: Option<String>,
+    document: Option<SecretString>,
+}
+
+impl SecretDocument {
+    /// Parses a `SecretString`. Accepts the aliases of the contract
+    /// (`LWA_APP_ID`, `AppClientId`, `clientId`, …), trims surrounding
+    /// whitespace of every value, and rejects empty fields, an app ID
+    /// (`amzn1.sellerapps.app.…`) given as the client ID, and an access token
+    /// given as the refresh token.
+    pub fn parse(secret_id: &str, secret_string: &str) -> Result<Self, CredentialsError> {
+        let err = |problem: String| CredentialsError {
+            secret_id: secret_id.to_owned(),
+            problem,
+        };
+        // Never show serde's message: it can quote the input.
+        let value: Value = serde_json::from_str(secret_string.trim())
+            .map_err(|_| err(format!("the SecretString is not JSON; {EXPECTED_SHAPE}")))?;
+        let Value::Object(map) = value else {
+            return Err(err(format!(
+                "the SecretString is JSON but not an object; {EXPECTED_SHAPE}"
+            )));
+        };
+        let field = |keys: &[&str]| -> Result<Option<(String, String)>, CredentialsError> {
+            let mut found: Option<(String, String)> = None;
+            for key in keys {
+                let Some(v) = map.get(*key) else { continue };
+                let Value::String(s) = v else {
+                    return Err(err(format!(
+                        "field `{key}` must be a string (it is {}); {EXPECTED_SHAPE}",
+                        json_kind(v)
+                    )));
+                };
+                let s = s.trim().to_owned();
+                if s.is_empty() {
+                    return Err(err(format!(
+                        "field `{key}` is empty; put the value in it or remove the key"
+                    )));
+                }
+                if let Some((first, existing)) = &found {
+                    if *existing != s {
+                        return Err(err(format!(
+                            "fields `{first}` and `{key}` both hold the same setting with different values; keep one"
+                        )));
+                    }
+                } else {
+                    found = Some(((*key).to_owned(), s));
+                }
+            }
+            Ok(found)
+        };
+        let client_id = field(CLIENT_ID_KEYS)?;
+        if let Some((key, id)) = &client_id {
+            if id.starts_with("amzn1.sellerapps.app.") {
+                return Err(err(format!(
+                    "field `{key}` holds the app ID (amzn1.sellerapps.app.…), not the LWA client ID; \
+                     copy the LWA client identifier (amzn1.application-oa2-client.…) from \
+                     Developer Central > Edit App > View (LWA credentials)"
+                )));
+            }
+        }
+        let client_secret = field(CLIENT_SECRET_KEYS)?;
+        let refresh_token = field(REFRESH_TOKEN_KEYS)?;
+        if let Some((key, token)) = &refresh_token {
+            if token.starts_with("Atza|") {
+                return Err(err(format!(
+                    "field `{key}` holds an access token (Atza|…), not a refresh token (Atzr|…); \
+                     store the refresh token from the seller's authorization"
+                )));
+            }
+        }
+        let scope = field(SCOPE_KEYS)?;
+        if let (Some((rk, _)), Some(_)) = (&refresh_token, &scope) {
+            return Err(err(format!(
+                "holds both `{rk}` and `scope`; a profile is either seller-authorized \
+                 (refresh_token) or grantless (scope), remove one"
+            )));
+        }
+        Ok(Self {
+            secret_id: secret_id.to_owned(),
+            client_id: client_id.map(|(_, v)| v),
+            client_secret: client_secret.map(|(_, v)| ClientSecret::new(v)),
+            refresh_token: refresh_token.map(|(k, v)| (k, RefreshToken::new(v))),
+            scope: scope.map(|(_, v)| v.split_whitespace().collect::<Vec<_>>().join(" ")),
+            document: Some(SecretString::from(secret_string.to_owned())),
+        })
+    }
+
+    /// `true` when the secret carries both `client_id` and `client_secret`.
+    pub fn has_client(&self) -> bool {
+        self.client_id.is_some() && self.client_secret.is_some()
+    }
+
+    /// Complete credentials from this secret alone, or with `client_id` and
+    /// `client_secret` from a shared `app` secret when this one lacks them.
+    pub fn into_credentials(
+        self,
+        app: Option<&SecretDocument>,
+    ) -> Result<Credentials, CredentialsError> {
+        let secret_id = self.secret_id.clone();
+        let err = |problem: String| CredentialsError {
+            secret_id: secret_id.clone(),
+            problem,
+        };
+        let (client_id, client_secret) = match (self.client_id, self.client_secret, app) {
+            (Some(id), Some(secret), _) => (id, secret),
+            (None, None, Some(app)) if app.has_client() => (
+                app.client_id.clone().unwrap_or_default(),
+                app.client_secret.clone().expect("has_client"),
+            ),
+            (id, secret, _) => {
+                let missing: Vec<&str> = [
+                    id.is_none().then_some("client_id"),
+                    secret.is_none().then_some("client_secret"),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                return Err(err(format!(
+                    "field `{}` is missing; {EXPECTED_SHAPE}",
+                    missing.join("` and `")
+                )));
+            }
+        };
+        let (grant, origin) = match (self.refresh_token, self.scope) {
+            (Some((key, token)), None) => (
+                Grant::RefreshToken(token),
+                Some(RefreshTokenOrigin {
+                    secret_id: self.secret_id.clone(),
+                    key,
+                    document: self.document.unwrap_or_else(|| SecretString::from(String::new())),
+                }),
+            ),
+            (None, Some(scope)) => (Grant::ClientCredentials { scope }, None),
+            _ => {
+                return Err(err(format!(
+                    "field `refresh_token` is missing (or `scope` for a grantless profile); {EXPECTED_SHAPE}"
+                )))
+            }
+        };
+        Ok(Credentials {
+            client_id,
+            client_secret,
+            grant,
+            refresh_token_origin: origin,
+        })
+    }
+}
+
+/// Parses a single-profile secret into complete credentials.
+pub fn parse_credentials(
+    secret_id: &str,
+    secret_string: &str,
+) -> Result<Credentials, CredentialsError> {
+    SecretDocument::parse(secret_id, secret_string)?.into_credentials(None)
+}
+
+/// The error for a secret that holds `SecretBinary` instead of `SecretString`.
+pub fn binary_secret_error(secret_id: &str) -> CredentialsError {
+    CredentialsError {
+        secret_id: secret_id.to_owned(),
+        problem: format!(
+            "holds SecretBinary; the credentials must be a SecretString. {EXPECTED_SHAPE}"
+        ),
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(s: &str) -> Credentials {
+        parse_credentials("lwa/test", s).expect("valid")
+    }
+    fn bad(s: &str) -> String {
+        parse_credentials("lwa/test", s)
+            .expect_err("invalid")
+            .to_string()
+    }
+    fn refresh(c: &Credentials) -> &str {
+        match &c.grant {
+            Grant::RefreshToken(t) => t.expose_secret(),
+            _ => panic!("not a refresh-token grant"),
+        }
+    }
+
+    #[test]
+    fn canonical_and_alias_layouts() {
+        let c = ok(
+            r#"{"client_id":"amzn1.application-oa2-client.A","client_secret":"S","refresh_token":"Atzr|R"}"#,
+        );
+        assert_eq!(c.client_id, "amzn1.application-oa2-client.A");
+        assert_eq!(refresh(&c), "Atzr|R");
+        for doc in [
+            r#"{"LWA_APP_ID":"id","LWA_CLIENT_SECRET":"S","SP_API_REFRESH_TOKEN":"Atzr|R"}"#,
+            r#"{"lwa_app_id":"id","lwa_client_secret":"S","sp_api_refresh_token":"Atzr|R"}"#,
+            r#"{"AppClientId":"id","AppClientSecret":"S","refresh_token":"Atzr|R"}"#,
+            r#"{"clientId":"id","clientSecret":"S","refreshToken":"Atzr|R"}"#,
+        ] {
+            let c = ok(doc);
+            assert_eq!(c.client_id, "id", "{doc}");
+            assert_eq!(c.client_secret.expose_secret(), "S");
+            assert_eq!(refresh(&c), "Atzr|R");
+        }
+    }
+
+    #[test]
+    fn whitespace_is_trimmed() {
+        let c = ok("{\"client_id\":\"id\\n\",\"client_secret\":\" S\",\"refresh_token\":\"Atzr|R\\r\\n\"}\n");
+        assert_eq!(c.client_id, "id");
+        assert_eq!(c.client_secret.expose_secret(), "S");
+        assert_eq!(refresh(&c), "Atzr|R");
+    }
+
+    #[test]
+    fn plain_text_names_the_fields_and_hides_the_value() {
+        let m = bad("Atzr|PLACEHOLDER-MARKER-1");
+        for f in [
+            "client_id",
+            "client_secret",
+            "refresh_token",
+            "lwa/test",
+            "SecretString",
+        ] {
+            assert!(m.contains(f), "{m}");
+        }
+        assert!(!m.contains("MARKER"), "{m}");
+        let m = bad(r#"["Atzr|MARKER"]"#);
+        assert!(m.contains("not an object") && !m.contains("MARKER"), "{m}");
+    }
+
+    #[test]
+    fn empty_missing_and_wrong_type_fields() {
+        let m = bad(r#"{"client_id":"id","client_secret":"MARKER-2","refresh_token":""}"#);
+        assert!(
+            m.contains("refresh_token") && m.contains("empty") && !m.contains("MARKER"),
+            "{m}"
+        );
+        let m = bad(r#"{"client_id":"id","refresh_token":"Atzr|MARKER"}"#);
+        assert!(
+            m.contains("client_secret") && m.contains("missing") && !m.contains("MARKER"),
+            "{m}"
+        );
+        let m = bad(r#"{"client_id":"id","client_secret":"S"}"#);
+        assert!(m.contains("refresh_token") && m.contains("missing"), "{m}");
+        let m = bad(r#"{"client_id":7,"client_secret":"MARKER","refresh_token":"Atzr|MARKER"}"#);
+        assert!(
+            m.contains("client_id") && m.contains("number") && !m.contains("MARKER"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn app_id_and_access_token_are_refused() {
+        let m = bad(
+            r#"{"client_id":"amzn1.sellerapps.app.X","client_secret":"S","refresh_token":"Atzr|R"}"#,
+        );
+        assert!(m.contains("amzn1.application-oa2-client"), "{m}");
+        let m = bad(r#"{"client_id":"id","client_secret":"S","refresh_token":"Atza|MARKER"}"#);
+        assert!(m.contains("access token") && !m.contains("MARKER"), "{m}");
+    }
+
+    #[test]
+    fn conflicting_aliases_are_refused() {
+        let m = bad(
+            r#"{"client_id":"a","LWA_APP_ID":"b","client_secret":"S","refresh_token":"Atzr|R"}"#,
+        );
+        assert!(m.contains("client_id") && m.contains("LWA_APP_ID"), "{m}");
+        ok(r#"{"client_id":"a","LWA_APP_ID":"a","client_secret":"S","refresh_token":"Atzr|R"}"#);
+    }
+
+    #[test]
+    fn grantless_scope() {
+        let c = ok(
+            r#"{"client_id":"id","client_secret":"S","scope":" sellingpartnerapi::notifications  sellingpartnerapi::client_credential:rotation "}"#,
+        );
+        match c.grant {
+            Grant::ClientCredentials { scope } => assert_eq!(
+                scope,
+                "sellingpartnerapi::notifications sellingpartnerapi::client_credential:rotation"
+            ),
+            _ => panic!("expected grantless"),
+        }
+        assert!(c.refresh_token_origin.is_none());
+        let m =
+            bad(r#"{"client_id":"id","client_secret":"S","scope":"x","refresh_token":"Atzr|R"}"#);
+        assert!(m.contains("scope") && m.contains("refresh_token"), "{m}");
+    }
+
+    #[test]
+    fn app_secret_supplies_the_client() {
+        let app =
+            SecretDocument::parse("app", r#"{"client_id":"id","client_secret":"S"}"#).unwrap();
+        let profile = SecretDocument::parse("p", r#"{"refresh_token":"Atzr|R"}"#).unwrap();
+        let c = profile.into_credentials(Some(&app)).unwrap();
+        assert_eq!(c.client_id, "id");
+        assert_eq!(c.refresh_token_origin.unwrap().secret_id, "p");
+    }
+
+    #[test]
+    fn rotation_keeps_key_names_and_other_fields() {
+        let c = ok(
+            r#"{"LWA_APP_ID":"id","LWA_CLIENT_SECRET":"S","SP_API_REFRESH_TOKEN":"Atzr|old","note":"x"}"#,
+        );
+        let doc = c
+            .refresh_token_origin
+            .unwrap()
+            .rotated_document(&RefreshToken::new("Atzr|new"));
+        let v: Value = serde_json::from_str(doc.expose_secret()).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"LWA_APP_ID":"id","LWA_CLIENT_SECRET":"S","SP_API_REFRESH_TOKEN":"Atzr|new","note":"x"})
+        );
+    }
+
+    #[test]
+    fn debug_redacts() {
+        let c = ok(r#"{"client_id":"id","client_secret":"MARKER","refresh_token":"Atzr|MARKER"}"#);
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("MARKER"), "{shown}");
+    }
+}

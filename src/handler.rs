@@ -1,0 +1,344 @@
+//! Event decoding and response mapping for both functions: scheduled and
+//! direct events for the refresher; direct invokes and function URL requests
+//! (payload format 2.0) for the reader. Logs one line per invocation, never
+//! the event, the request or the token.
+
+use crate::aws::{CredentialsSource, TokenStore};
+use crate::error::ServiceError;
+use crate::lwa::TokenEndpoint;
+use crate::reader::{ReadError, Reader};
+use crate::refresh::{Profile, Reason, RefreshReport, Refresher};
+use aws_lambda_events::http::{HeaderMap, HeaderValue};
+use aws_lambda_events::lambda_function_urls::LambdaFunctionUrlResponse;
+use serde_json::{json, Value};
+use std::time::{Instant as StdInstant, SystemTime};
+use time::OffsetDateTime;
+use tokio::time::Instant;
+
+/// What a refresher event asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefreshCommand {
+    /// `true` for `{"action":"refresh","force":true}`.
+    pub force: bool,
+}
+
+/// Decodes a refresher event: an EventBridge / Scheduler event, `{}`,
+/// `{"action":"refresh"}` or `{"action":"refresh","force":true}`. Anything
+/// else is `InvalidEvent`, naming what was wrong.
+pub fn parse_refresher_event(event: &Value) -> Result<RefreshCommand, ServiceError> {
+    const ACCEPTED: &str =
+        "expected an EventBridge/Scheduler event, {}, {\"action\":\"refresh\"} or \
+                            {\"action\":\"refresh\",\"force\":true}";
+    let Value::Object(map) = event else {
+        return Err(ServiceError::InvalidEvent(format!(
+            "the event is {}, not a JSON object; {ACCEPTED}",
+            kind(event)
+        )));
+    };
+    // EventBridge (rule or Scheduler "Scheduled Event") envelopes.
+    if map.contains_key("detail-type") && map.contains_key("source") {
+        return Ok(RefreshCommand { force: false });
+    }
+    if let Some(key) = map
+        .keys()
+        .find(|k| !matches!(k.as_str(), "action" | "force"))
+    {
+        return Err(ServiceError::InvalidEvent(format!(
+            "unknown field `{}` in the event; {ACCEPTED}",
+            key.escape_default()
+        )));
+    }
+    match map.get("action") {
+        None => {}
+        Some(Value::String(a)) if a == "refresh" => {}
+        Some(other) => {
+            return Err(ServiceError::InvalidEvent(format!(
+                "action {} is not one token-refresher performs; {ACCEPTED}",
+                short_json(other)
+            )))
+        }
+    }
+    let force = match map.get("force") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => {
+            return Err(ServiceError::InvalidEvent(format!(
+                "force must be true or false, not {}; {ACCEPTED}",
+                short_json(other)
+            )))
+        }
+    };
+    Ok(RefreshCommand { force })
+}
+
+/// Converts the Lambda deadline to a monotonic instant.
+pub fn deadline_instant(deadline: SystemTime) -> Instant {
+    let left = deadline
+        .duration_since(SystemTime::now())
+        .unwrap_or_default();
+    Instant::now() + left
+}
+
+/// Handles one refresher invocation and logs its one summary line: outcome,
+/// `expires_at`, token fingerprint, token requests and LWA latency (ms).
+pub async fn handle_refresher<C, E, S>(
+    refresher: &Refresher<C, E, S>,
+    profile: &Profile,
+    event: &Value,
+    deadline: Instant,
+) -> Result<RefreshReport, ServiceError>
+where
+    C: CredentialsSource,
+    E: TokenEndpoint,
+    S: TokenStore,
+{
+    let command = match parse_refresher_event(event) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error_type = e.error_type(), error = %e, "invalid event");
+            return Err(e);
+        }
+    };
+    let (result, stats, reason) = refresher.refresh(profile, command.force, deadline).await;
+    let reason = reason.map(|r| match r {
+        Reason::Forced => "forced".to_owned(),
+        Reason::Missing => "no stored token".to_owned(),
+        Reason::Due(left) => format!("{left} s left"),
+        Reason::Unreadable(why) => format!("stored token unreadable: {why}"),
+    });
+    let latency_ms = stats.latency.as_millis() as u64;
+    match &result {
+        Ok(report) => tracing::info!(
+            outcome = ?report.outcome,
+            parameter = %report.parameter,
+            expires_at = %report.expires_at,
+            token_fingerprint = %report.token_fingerprint,
+            token_requests = stats.requests,
+            lwa_latency_ms = latency_ms,
+            reason = reason.as_deref().unwrap_or("fresh"),
+            "token refresh finished"
+        ),
+        Err(e) => tracing::error!(
+            outcome = "failed",
+            error_type = e.error_type(),
+            error = %e,
+            parameter = %profile.parameter_name,
+            token_requests = stats.requests,
+            lwa_latency_ms = latency_ms,
+            reason = reason.as_deref().unwrap_or(""),
+            "token refresh failed"
+        ),
+    }
+    result
+}
+
+/// Handles one reader invocation: a function URL request (answered as HTTP)
+/// or a direct invoke (answered with the token object or an error).
+pub async fn handle_reader<S: TokenStore>(
+    reader: &Reader<S>,
+    event: Value,
+) -> Result<Value, ServiceError> {
+    let started = StdInstant::now();
+    if is_function_url_event(&event) {
+        let response = handle_url_request(reader, &event).await;
+        tracing::info!(
+            kind = "function_url",
+            status = response.status_code,
+            handler_us = started.elapsed().as_micros() as u64,
+            "token request served"
+        );
+        return Ok(serde_json::to_value(response).expect("a response serializes"));
+    }
+    let result = handle_direct(reader, &event).await;
+    match &result {
+        Ok((fingerprint, cached, expires_in, _)) => tracing::info!(
+            kind = "direct",
+            token_fingerprint = %fingerprint,
+            expires_in,
+            from_memory = cached,
+            handler_us = started.elapsed().as_micros() as u64,
+            "token request served"
+        ),
+        Err(e) => {
+            tracing::error!(kind = "direct", error_type = e.error_type(), error = %e, "token request failed")
+        }
+    }
+    result.map(|(_, _, _, v)| v)
+}
+
+fn is_function_url_event(event: &Value) -> bool {
+    event
+        .get("requestContext")
+        .and_then(|c| c.get("http"))
+        .is_some_and(Value::is_object)
+}
+
+async fn handle_direct<S: TokenStore>(
+    reader: &Reader<S>,
+    event: &Value,
+) -> Result<(String, bool, i64, Value), ServiceError> {
+    const ACCEPTED: &str = "expected {} or {\"action\":\"get\"}";
+    let Value::Object(map) = event else {
+        return Err(ServiceError::InvalidEvent(format!(
+            "the event is {}, not a JSON object; {ACCEPTED}",
+            kind(event)
+        )));
+    };
+    if let Some(key) = map.keys().find(|k| k.as_str() != "action") {
+        return Err(ServiceError::InvalidEvent(format!(
+            "unknown field `{}` in the event; {ACCEPTED}",
+            key.escape_default()
+        )));
+    }
+    match map.get("action") {
+        None => {}
+        Some(Value::String(a)) if a == "get" => {}
+        Some(other) => {
+            return Err(ServiceError::InvalidEvent(format!(
+                "action {} is not one token-reader performs; {ACCEPTED}",
+                short_json(other)
+            )))
+        }
+    }
+    match reader.get(OffsetDateTime::now_utc()).await {
+        Ok((answer, cached)) => {
+            let fingerprint = crate::secret::fingerprint(&answer.access_token);
+            let expires_in = answer.expires_in;
+            Ok((
+                fingerprint,
+                cached,
+                expires_in,
+                serde_json::to_value(answer).expect("serializes"),
+            ))
+        }
+        Err(ReadError::Unavailable(m)) => Err(ServiceError::TokenUnavailable(m)),
+        Err(ReadError::Upstream(detail)) => {
+            tracing::error!(parameter = %reader.parameter(), detail = %detail, "could not read the token parameter");
+            Err(ServiceError::TokenUnavailable(format!(
+                "could not read parameter `{}` from SSM; the token-reader's log has the AWS error",
+                reader.parameter()
+            )))
+        }
+    }
+}
+
+async fn handle_url_request<S: TokenStore>(
+    reader: &Reader<S>,
+    event: &Value,
+) -> LambdaFunctionUrlResponse {
+    let method = event
+        .pointer("/requestContext/http/method")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if !method.eq_ignore_ascii_case("GET") {
+        let mut response = http_response(
+            405,
+            &json!({"error": "method_not_allowed", "message": "use GET"}),
+        );
+        response
+            .headers
+            .insert("allow", HeaderValue::from_static("GET"));
+        return response;
+    }
+    match reader.get(OffsetDateTime::now_utc()).await {
+        Ok((answer, _)) => http_response(200, &serde_json::to_value(answer).expect("serializes")),
+        Err(ReadError::Unavailable(message)) => {
+            tracing::error!(error_type = "TokenUnavailable", error = %message, "no usable token");
+            http_response(
+                503,
+                &json!({"error": "token_unavailable", "message": message}),
+            )
+        }
+        Err(ReadError::Upstream(detail)) => {
+            tracing::error!(parameter = %reader.parameter(), detail = %detail, "could not read the token parameter");
+            http_response(502, &json!({"error": "upstream_unavailable"}))
+        }
+    }
+}
+
+fn http_response(status: i64, body: &Value) -> LambdaFunctionUrlResponse {
+    let mut headers = HeaderMap::new();
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
+    headers.insert("cache-control", HeaderValue::from_static("no-store"));
+    let mut response = LambdaFunctionUrlResponse::default();
+    response.status_code = status;
+    response.headers = headers;
+    response.body = Some(body.to_string());
+    response
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn short_json(v: &Value) -> String {
+    let s = v.to_string();
+    if s.len() > 60 {
+        let mut end = 60;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}…", &s[..end])
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(name: &str) -> Value {
+        let path = format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn refresher_events() {
+        assert_eq!(
+            parse_refresher_event(&event("scheduled.json")).unwrap(),
+            RefreshCommand { force: false }
+        );
+        assert_eq!(
+            parse_refresher_event(&event("refresh.json")).unwrap(),
+            RefreshCommand { force: false }
+        );
+        assert_eq!(
+            parse_refresher_event(&event("force-refresh.json")).unwrap(),
+            RefreshCommand { force: true }
+        );
+        assert_eq!(
+            parse_refresher_event(&json!({})).unwrap(),
+            RefreshCommand { force: false }
+        );
+        for bad in [
+            json!({"action": "rotate"}),
+            json!({"action": 1}),
+            json!({"action": "refresh", "force": "yes"}),
+            json!({"action": "refresh", "forced": true}),
+            json!([1]),
+            json!("refresh"),
+            json!(null),
+        ] {
+            let e = parse_refresher_event(&bad).unwrap_err();
+            assert_eq!(e.error_type(), "InvalidEvent", "{bad}");
+        }
+        let e = parse_refresher_event(&json!({"action": "refresh", "forced": true})).unwrap_err();
+        assert!(e.to_string().contains("forced"));
+    }
+
+    #[test]
+    fn reader_event_shapes() {
+        assert!(is_function_url_event(&event("reader-url-get.json")));
+        assert!(is_function_url_event(&event("reader-url-post.json")));
+        assert!(!is_function_url_event(&event("reader-get.json")));
+        assert!(!is_function_url_event(&json!({})));
+    }
+}

@@ -1,0 +1,270 @@
+//! Serving the stored token: a memory cache in front of SSM and a validity
+//! floor. No AWS or HTTP types here.
+//!
+//! A warm reader serves from memory while the cached token is younger than
+//! `TOKEN_CACHE_SECONDS` and has more than `MIN_VALIDITY_SECONDS` to live;
+//! otherwise it reads the parameter again. It never returns a token below
+//! the floor.
+
+use crate::aws::{TokenLoadError, TokenStore};
+use crate::token::{rfc3339, StoredToken};
+use serde::Serialize;
+use std::sync::Mutex;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// The token as handed to callers. This is the one response that carries an
+/// access token.
+#[derive(Serialize)]
+pub struct TokenAnswer {
+    /// The LWA access token (`Atza|…`).
+    pub access_token: String,
+    /// `bearer`.
+    pub token_type: String,
+    /// UTC, RFC 3339, whole seconds.
+    pub expires_at: String,
+    /// Whole seconds left at the moment of answering.
+    pub expires_in: i64,
+}
+
+impl std::fmt::Debug for TokenAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenAnswer")
+            .field(
+                "token_fingerprint",
+                &crate::secret::fingerprint(&self.access_token),
+            )
+            .field("expires_at", &self.expires_at)
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
+}
+
+/// Why no token can be served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadError {
+    /// No usable token: the message says whether the parameter is missing,
+    /// unreadable or stale, and to look at the refresher. Safe for callers.
+    Unavailable(String),
+    /// AWS failed. The detail is for the log only, never for an HTTP caller.
+    Upstream(String),
+}
+
+struct Cached {
+    token: StoredToken,
+    fetched_at: OffsetDateTime,
+}
+
+/// The reader use case over a [`TokenStore`].
+pub struct Reader<S> {
+    store: S,
+    parameter: String,
+    cache_ttl: Duration,
+    min_validity: Duration,
+    cache: Mutex<Option<Cached>>,
+}
+
+impl<S: TokenStore> Reader<S> {
+    /// A reader of `parameter` with the cache age and validity floor of
+    /// [`crate::config::ReaderConfig`].
+    pub fn new(store: S, parameter: String, cache_ttl: Duration, min_validity: Duration) -> Self {
+        Self {
+            store,
+            parameter,
+            cache_ttl,
+            min_validity,
+            cache: Mutex::new(None),
+        }
+    }
+
+    /// The parameter this reader serves.
+    pub fn parameter(&self) -> &str {
+        &self.parameter
+    }
+
+    fn usable(&self, token: &StoredToken, now: OffsetDateTime) -> bool {
+        token.seconds_left(now) > self.min_validity.as_secs() as i64
+    }
+
+    /// The token at `now`, from memory when fresh enough, else from SSM.
+    /// Returns `(answer, served_from_memory)`.
+    pub async fn get(&self, now: OffsetDateTime) -> Result<(TokenAnswer, bool), ReadError> {
+        {
+            let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(c) = cache.as_ref() {
+                let age = now - c.fetched_at;
+                if age >= time::Duration::ZERO && age < self.cache_ttl && self.usable(&c.token, now)
+                {
+                    return Ok((answer(&c.token, now), true));
+                }
+            }
+        }
+        let token = match self.store.load(&self.parameter).await {
+            Ok(Some(token)) => token,
+            Ok(None) => return Err(ReadError::Unavailable(format!(
+                "parameter `{}` does not exist: the token-refresher has not stored a token yet; \
+                     check that it is scheduled and look at its logs",
+                self.parameter
+            ))),
+            Err(TokenLoadError::Malformed(why)) => return Err(ReadError::Unavailable(format!(
+                "parameter `{}` is unreadable ({why}); force a refresh with the token-refresher \
+                     ({{\"action\":\"refresh\",\"force\":true}}), which rewrites it",
+                self.parameter
+            ))),
+            Err(TokenLoadError::Unavailable(detail)) => return Err(ReadError::Upstream(detail)),
+        };
+        if !self.usable(&token, now) {
+            let left = token.seconds_left(now);
+            let state = if left <= 0 {
+                format!("expired at {} ({} s ago)", rfc3339(token.expires_at), -left)
+            } else {
+                format!(
+                    "expires at {} ({left} s left, below MIN_VALIDITY_SECONDS={})",
+                    rfc3339(token.expires_at),
+                    self.min_validity.as_secs()
+                )
+            };
+            return Err(ReadError::Unavailable(format!(
+                "the token in parameter `{}` {state}; it was issued at {} and has not been refreshed since: \
+                 look at the token-refresher's errors and logs",
+                self.parameter,
+                rfc3339(token.issued_at)
+            )));
+        }
+        let served = answer(&token, now);
+        *self.cache.lock().unwrap_or_else(|p| p.into_inner()) = Some(Cached {
+            token,
+            fetched_at: now,
+        });
+        Ok((served, false))
+    }
+}
+
+fn answer(token: &StoredToken, now: OffsetDateTime) -> TokenAnswer {
+    TokenAnswer {
+        access_token: token.access_token.expose_secret().to_owned(),
+        token_type: token.token_type.clone(),
+        expires_at: rfc3339(token.expires_at),
+        expires_in: token.seconds_left(now),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::AccessToken;
+    use std::cell::RefCell;
+    use time::macros::datetime;
+
+    struct FakeStore {
+        value: RefCell<Result<Option<StoredToken>, TokenLoadError>>,
+        reads: RefCell<u32>,
+    }
+    impl TokenStore for &FakeStore {
+        async fn load(&self, _parameter: &str) -> Result<Option<StoredToken>, TokenLoadError> {
+            *self.reads.borrow_mut() += 1;
+            self.value.borrow().clone()
+        }
+        async fn save(&self, _parameter: &str, _token: &StoredToken) -> Result<(), String> {
+            unreachable!("the reader never writes")
+        }
+    }
+
+    const T0: OffsetDateTime = datetime!(2026-11-30 12:00:00 UTC);
+
+    fn token(expires_in: u64) -> StoredToken {
+        StoredToken::new(AccessToken::new("Atza|T"), "bearer", T0, expires_in)
+    }
+    fn store(v: Result<Option<StoredToken>, TokenLoadError>) -> FakeStore {
+        FakeStore {
+            value: RefCell::new(v),
+            reads: RefCell::new(0),
+        }
+    }
+    fn reader(s: &FakeStore) -> Reader<&FakeStore> {
+        Reader::new(
+            s,
+            "/p".into(),
+            Duration::from_secs(60),
+            Duration::from_secs(300),
+        )
+    }
+    fn secs(n: i64) -> time::Duration {
+        time::Duration::seconds(n)
+    }
+
+    #[tokio::test]
+    async fn serves_from_memory_within_the_cache_age() {
+        let s = store(Ok(Some(token(3600))));
+        let r = reader(&s);
+        let (a, cached) = r.get(T0).await.unwrap();
+        assert!(!cached);
+        assert_eq!((a.expires_in, a.access_token.as_str()), (3600, "Atza|T"));
+        let (a, cached) = r.get(T0 + secs(59)).await.unwrap();
+        assert!(cached);
+        assert_eq!(
+            a.expires_in, 3541,
+            "seconds left at the moment of answering"
+        );
+        assert_eq!(*s.reads.borrow(), 1);
+        let (_, cached) = r.get(T0 + secs(60)).await.unwrap();
+        assert!(!cached, "read again once the cache age is reached");
+        assert_eq!(*s.reads.borrow(), 2);
+    }
+
+    #[tokio::test]
+    async fn rereads_when_the_cached_token_nears_the_floor() {
+        let s = store(Ok(Some(token(330))));
+        let r = reader(&s);
+        r.get(T0).await.unwrap();
+        // 29 s later: 301 s left, still above the floor.
+        assert!(r.get(T0 + secs(29)).await.unwrap().1);
+        // 31 s later: 299 s left: not served from memory; SSM still has the
+        // old token, so it is refused.
+        let e = r.get(T0 + secs(31)).await.unwrap_err();
+        assert_eq!(*s.reads.borrow(), 2);
+        match e {
+            ReadError::Unavailable(m) => assert!(
+                m.contains("MIN_VALIDITY_SECONDS") && m.contains("token-refresher"),
+                "{m}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        // The refresher wrote a new one: served.
+        *s.value.borrow_mut() = Ok(Some(StoredToken::new(
+            AccessToken::new("Atza|N"),
+            "bearer",
+            T0 + secs(31),
+            3600,
+        )));
+        let (a, cached) = r.get(T0 + secs(32)).await.unwrap();
+        assert!(!cached);
+        assert_eq!(a.access_token, "Atza|N");
+    }
+
+    #[tokio::test]
+    async fn unavailable_says_why() {
+        let cases = [
+            (store(Ok(None)), "does not exist"),
+            (
+                store(Err(TokenLoadError::Malformed("not JSON".into()))),
+                "unreadable",
+            ),
+            (store(Ok(Some(token(100)))), "expired at"),
+        ];
+        for (s, needle) in cases {
+            let r = reader(&s);
+            match r.get(T0 + secs(200)).await.unwrap_err() {
+                ReadError::Unavailable(m) => assert!(m.contains(needle), "{m}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        let s = store(Err(TokenLoadError::Unavailable(
+            "AccessDeniedException: no".into(),
+        )));
+        assert!(matches!(
+            reader(&s).get(T0).await,
+            Err(ReadError::Upstream(_))
+        ));
+    }
+}

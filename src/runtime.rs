@@ -1,0 +1,89 @@
+//! Composition roots of the two binaries: configuration parsed once, adapters
+//! built once (their SDK and HTTP clients on first use), then the Lambda
+//! runtime loop. A configuration error is reported to the Runtime API as an
+//! init error (`/runtime/init/error`) and ends the process.
+
+use crate::aws::{LazySdkConfig, SecretsManagerSource, SsmTokenStore};
+use crate::config::{ConfigError, ReaderConfig, RefresherConfig};
+use crate::handler::{deadline_instant, handle_reader, handle_refresher};
+use crate::lwa::LwaClient;
+use crate::reader::Reader;
+use crate::refresh::{Profile, Refresher};
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde_json::Value;
+
+/// Runs `token-refresher` until the runtime stops it.
+pub async fn run_refresher() -> Result<(), lambda_runtime::Error> {
+    crate::telemetry::init();
+    let config = match RefresherConfig::from_env() {
+        Ok(c) => c,
+        Err(e) => fail_init(&e).await,
+    };
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
+    let sdk = LazySdkConfig::new();
+    let refresher = Refresher::new(
+        SecretsManagerSource::new(sdk.clone()),
+        LwaClient::new(
+            config.token_url.clone(),
+            config.lwa_timeout,
+            config.lwa_max_attempts,
+        ),
+        SsmTokenStore::new(sdk, config.kms_key_id.clone()),
+        config.refresh_margin,
+    );
+    let profile = Profile {
+        name: None,
+        secret_id: config.secret_id.clone(),
+        parameter_name: config.parameter_name.clone(),
+    };
+    let (refresher, profile) = (&refresher, &profile);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let deadline = deadline_instant(event.context.deadline());
+        handle_refresher(refresher, profile, &event.payload, deadline).await
+    }))
+    .await
+}
+
+/// Runs `token-reader` until the runtime stops it.
+pub async fn run_reader() -> Result<(), lambda_runtime::Error> {
+    crate::telemetry::init();
+    let config = match ReaderConfig::from_env() {
+        Ok(c) => c,
+        Err(e) => fail_init(&e).await,
+    };
+    let reader = Reader::new(
+        SsmTokenStore::new(LazySdkConfig::new(), None),
+        config.parameter_name,
+        config.cache_ttl,
+        config.min_validity,
+    );
+    let reader = &reader;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        handle_reader(reader, event.payload).await
+    }))
+    .await
+}
+
+/// Logs the one line, reports it to the Runtime API as an init error
+/// (errorType `ConfigInvalid`) when running under one, and exits with status 1.
+async fn fail_init(e: &ConfigError) -> ! {
+    let line = format!("invalid configuration: {e}");
+    tracing::error!(error_type = "ConfigInvalid", "{line}");
+    if let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") {
+        let body = serde_json::json!({"errorType": "ConfigInvalid", "errorMessage": line});
+        let url = format!("http://{api}/2018-06-01/runtime/init/error");
+        let sent = reqwest::Client::new()
+            .post(url)
+            .header("Lambda-Runtime-Function-Error-Type", "ConfigInvalid")
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await;
+        if let Err(err) = sent {
+            tracing::error!("could not report the init error to the Runtime API: {err}");
+        }
+    }
+    std::process::exit(1)
+}

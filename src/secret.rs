@@ -1,0 +1,119 @@
+//! Newtypes for the values that must never reach a log line, an error or a
+//! response: client secrets, refresh tokens and access tokens.
+//!
+//! Each wraps a [`secrecy::SecretString`] (zeroized on drop) and prints
+//! `[redacted]` through both `Debug` and `Display`, so `{:?}` or `{}` on a
+//! struct that holds one cannot leak it. The value is reached only through
+//! `expose_secret()`, whose call sites are few and deliberate: building the
+//! LWA request body, writing the stored token, and the reader's token response.
+
+use secrecy::{ExposeSecret, SecretString};
+use std::fmt;
+
+macro_rules! secret_newtype {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $name(SecretString);
+
+        impl $name {
+            /// Wraps a value; the caller hands over ownership of the only copy.
+            pub fn new(value: impl Into<String>) -> Self {
+                Self(SecretString::from(value.into()))
+            }
+
+            /// The raw value. Call only where the value must leave the process
+            /// (the LWA request, the SSM write, the reader's response).
+            pub fn expose_secret(&self) -> &str {
+                self.0.expose_secret()
+            }
+
+            /// `true` when the value is the empty string.
+            pub fn is_empty(&self) -> bool {
+                self.0.expose_secret().is_empty()
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!(stringify!($name), "([redacted])"))
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("[redacted]")
+            }
+        }
+
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                self.expose_secret() == other.expose_secret()
+            }
+        }
+    };
+}
+
+secret_newtype!(
+    /// An LWA client secret (`amzn1.oa2-cs.v1.…`). Client secrets expire every
+    /// 180 days; see "Rotate your LWA credentials" in the SP-API docs.
+    ClientSecret
+);
+secret_newtype!(
+    /// An LWA refresh token (`Atzr|…`): the seller's long-lived authorization.
+    RefreshToken
+);
+secret_newtype!(
+    /// An LWA access token (`Atza|…`, up to 2048 bytes), valid for `expires_in`
+    /// seconds (3600 today) after it was issued.
+    AccessToken
+);
+
+impl AccessToken {
+    /// First 8 hex digits of the SHA-256 of the token: lets operators correlate
+    /// a token across logs and responses without seeing it.
+    pub fn fingerprint(&self) -> String {
+        fingerprint(self.expose_secret())
+    }
+}
+
+/// First 8 hex digits of SHA-256 of `value`.
+pub fn fingerprint(value: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, value.as_bytes());
+    digest.as_ref()[..4]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_and_display_redact() {
+        let s = ClientSecret::new("amzn1.oa2-cs.v1.SECRET");
+        let r = RefreshToken::new("Atzr|SECRET");
+        let a = AccessToken::new("Atza|SECRET");
+        for shown in [
+            format!("{s:?}"),
+            format!("{s}"),
+            format!("{r:?}"),
+            format!("{r}"),
+            format!("{a:?}"),
+            format!("{a}"),
+            format!("{:?}", Some(&a)),
+        ] {
+            assert!(!shown.contains("SECRET"), "{shown}");
+            assert!(shown.contains("[redacted]"), "{shown}");
+        }
+        assert_eq!(a.expose_secret(), "Atza|SECRET");
+    }
+
+    #[test]
+    fn fingerprint_is_sha256_prefix() {
+        // printf 'abc' | sha256sum -> ba7816bf8f01cfea...
+        assert_eq!(fingerprint("abc"), "ba7816bf");
+        assert_eq!(AccessToken::new("abc").fingerprint(), "ba7816bf");
+    }
+}

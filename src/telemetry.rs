@@ -1,0 +1,48 @@
+//! Logging set-up that follows Lambda's log-format controls:
+//! `AWS_LAMBDA_LOG_FORMAT=JSON` gives one JSON object per line, and the level
+//! comes from `AWS_LAMBDA_LOG_LEVEL`, then `RUST_LOG`, then `INFO`
+//! (<https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-advanced.html>).
+//!
+//! Other crates are capped at DEBUG even when TRACE is asked for: at TRACE
+//! the Lambda runtime and HTTP stacks dump raw payloads, and the reader's
+//! response payload is an access token.
+
+use std::str::FromStr;
+use tracing_subscriber::filter::{EnvFilter, LevelFilter};
+use tracing_subscriber::fmt::MakeWriter;
+
+/// Installs the global subscriber writing to stdout.
+pub fn init() {
+    init_with_writer(std::io::stdout);
+}
+
+/// Installs the global subscriber writing to `writer` (tests capture logs
+/// this way). Does nothing if one is already installed.
+pub fn init_with_writer<W>(writer: W)
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .ok()
+        .and_then(|l| LevelFilter::from_str(l.trim()).ok())
+        .unwrap_or(LevelFilter::INFO);
+    let others = level.min(LevelFilter::DEBUG);
+    let filter = EnvFilter::builder()
+        .with_default_directive(others.into())
+        .parse_lossy(format!(
+            "lwa_token_service={level},token_refresher={level},token_reader={level}"
+        ));
+    let builder = tracing_subscriber::fmt()
+        .with_target(false)
+        .without_time()
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .with_writer(writer);
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let _ = if json {
+        builder.json().flatten_event(true).try_init()
+    } else {
+        builder.try_init()
+    };
+}

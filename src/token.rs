@@ -1,0 +1,175 @@
+//! The stored token: what the refresher writes to the SSM parameter and the
+//! reader serves.
+//!
+//! Shape (the parameter's SecureString value, JSON object, all times UTC,
+//! RFC 3339, whole seconds):
+//!
+//! ```json
+//! {"access_token":"Atza|…","token_type":"bearer","expires_at":"2026-11-30T12:32:48Z","issued_at":"2026-11-30T11:32:48Z"}
+//! ```
+//!
+//! `issued_at` is when the token request was sent; `expires_at` is that plus
+//! LWA's `expires_in`.
+
+use crate::secret::AccessToken;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// An access token with its lifetime, as stored in the parameter.
+#[derive(Clone, PartialEq)]
+pub struct StoredToken {
+    /// The LWA access token.
+    pub access_token: AccessToken,
+    /// Always `bearer` today.
+    pub token_type: String,
+    /// When the token stops working (UTC, whole seconds).
+    pub expires_at: OffsetDateTime,
+    /// When the token request was sent (UTC, whole seconds).
+    pub issued_at: OffsetDateTime,
+}
+
+impl fmt::Debug for StoredToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoredToken")
+            .field("token_fingerprint", &self.access_token.fingerprint())
+            .field("expires_at", &rfc3339(self.expires_at))
+            .finish()
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Wire<'a> {
+    access_token: &'a str,
+    token_type: &'a str,
+    expires_at: &'a str,
+    issued_at: &'a str,
+}
+
+impl StoredToken {
+    /// Builds a token issued at `issued_at` (truncated to whole seconds) that
+    /// lives `expires_in_seconds`.
+    pub fn new(
+        access_token: AccessToken,
+        token_type: &str,
+        issued_at: OffsetDateTime,
+        expires_in_seconds: u64,
+    ) -> Self {
+        let issued_at = whole_seconds(issued_at);
+        Self {
+            access_token,
+            token_type: token_type.to_owned(),
+            expires_at: issued_at
+                + time::Duration::seconds(expires_in_seconds.min(i64::MAX as u64) as i64),
+            issued_at,
+        }
+    }
+
+    /// Whole seconds left at `now`; negative once expired.
+    pub fn seconds_left(&self, now: OffsetDateTime) -> i64 {
+        (self.expires_at - now).whole_seconds()
+    }
+
+    /// The parameter value (contains the access token: only the SSM write
+    /// may call this).
+    pub fn to_parameter_value(&self) -> String {
+        serde_json::to_string(&Wire {
+            access_token: self.access_token.expose_secret(),
+            token_type: &self.token_type,
+            expires_at: &rfc3339(self.expires_at),
+            issued_at: &rfc3339(self.issued_at),
+        })
+        .expect("plain strings serialize")
+    }
+
+    /// Parses a parameter value. The error says what is wrong without
+    /// quoting the value.
+    pub fn from_parameter_value(value: &str) -> Result<Self, String> {
+        let wire: Wire<'_> = serde_json::from_str(value).map_err(|e| {
+            format!(
+                "the value is not the token JSON object (access_token, token_type, expires_at, issued_at): {} at line {} column {}",
+                match e.classify() {
+                    serde_json::error::Category::Data => "a field is missing or has the wrong type",
+                    serde_json::error::Category::Eof => "it ends early",
+                    _ => "it is not JSON",
+                },
+                e.line(),
+                e.column()
+            )
+        })?;
+        if wire.access_token.is_empty() {
+            return Err("access_token is empty".into());
+        }
+        let time = |field: &str, v: &str| {
+            OffsetDateTime::parse(v, &Rfc3339).map_err(|_| {
+                format!("{field} `{v}` is not an RFC 3339 time such as 2026-11-30T12:32:48Z")
+            })
+        };
+        Ok(Self {
+            access_token: AccessToken::new(wire.access_token),
+            token_type: wire.token_type.to_owned(),
+            expires_at: time("expires_at", wire.expires_at)?,
+            issued_at: time("issued_at", wire.issued_at)?,
+        })
+    }
+}
+
+/// `2026-11-30T12:32:48Z`: UTC, whole seconds.
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    whole_seconds(t)
+        .to_offset(time::UtcOffset::UTC)
+        .format(&Rfc3339)
+        .expect("a UTC time in range formats")
+}
+
+fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {
+    t.replace_nanosecond(0).expect("0 ns is valid")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn round_trip_and_shape() {
+        let t = StoredToken::new(
+            AccessToken::new("Atza|T"),
+            "bearer",
+            datetime!(2026-11-30 11:32:48.900 UTC),
+            3600,
+        );
+        let v = t.to_parameter_value();
+        assert_eq!(
+            v,
+            r#"{"access_token":"Atza|T","token_type":"bearer","expires_at":"2026-11-30T12:32:48Z","issued_at":"2026-11-30T11:32:48Z"}"#
+        );
+        assert_eq!(StoredToken::from_parameter_value(&v).unwrap(), t);
+        assert_eq!(t.seconds_left(datetime!(2026-11-30 12:00:00 UTC)), 1968);
+    }
+
+    #[test]
+    fn malformed_values_are_described_without_the_value() {
+        for bad in [
+            "Atza|MARKER",
+            r#"{"access_token":"Atza|MARKER"}"#,
+            r#"{"access_token":"Atza|MARKER","token_type":"bearer","expires_at":"soon","issued_at":"2026-11-30T11:32:48Z"}"#,
+            r#"{"access_token":"","token_type":"bearer","expires_at":"2026-11-30T12:32:48Z","issued_at":"2026-11-30T11:32:48Z"}"#,
+        ] {
+            let e = StoredToken::from_parameter_value(bad).unwrap_err();
+            assert!(!e.contains("MARKER"), "{e}");
+        }
+    }
+
+    #[test]
+    fn debug_shows_only_the_fingerprint() {
+        let t = StoredToken::new(
+            AccessToken::new("Atza|MARKER"),
+            "bearer",
+            OffsetDateTime::now_utc(),
+            60,
+        );
+        assert!(!format!("{t:?}").contains("MARKER"));
+    }
+}

@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""moto's server (Secrets Manager, SSM, KMS, ...) for tests and local runs, with a parent watchdog.
+
+Usage (with the project venv, which has moto[server] pinned):
+    .venv/bin/python tools/moto_peer.py [--host 127.0.0.1] [--port 0] [--parent-pid PID]
+
+Starts moto's ThreadedMotoServer in-process (port 0 = any free port), waits until it
+answers HTTP, then prints exactly one line ``LISTENING <port>`` to stdout. Nothing else
+ever reaches stdout: after that line, file descriptor 1 points at stderr, where moto's
+and werkzeug's logging goes (warnings only). With --parent-pid the process exits within
+about a second once that pid is gone, so a dying test harness never leaks it. SIGTERM and
+SIGINT stop it cleanly (exit status 0).
+
+Point the AWS SDK at it with AWS_ENDPOINT_URL=http://127.0.0.1:<port>, any region and
+dummy credentials.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    # A zombie (exited, not yet reaped) still answers kill(0): treat it as gone.
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+        i = stat.rindex(b")")
+        return stat[i + 2 : i + 3] not in (b"Z", b"X")
+    except (OSError, ValueError):
+        return True
+
+
+def start_parent_watchdog(parent_pid, interval=0.25):
+    initial_ppid = os.getppid()
+
+    def watch():
+        while True:
+            if (initial_ppid == parent_pid and os.getppid() != initial_ppid) or not _pid_alive(parent_pid):
+                try:
+                    sys.stderr.write(f"moto-peer: parent {parent_pid} is gone, exiting\n")
+                    sys.stderr.flush()
+                finally:
+                    os._exit(0)
+            time.sleep(interval)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
+def _wait_ready(host, port, timeout=60.0):
+    """Until moto answers any HTTP request."""
+    probe_host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            c = http.client.HTTPConnection(probe_host, port, timeout=5)
+            c.request("GET", "/moto-api/")
+            c.getresponse().read()
+            c.close()
+            return
+        except (OSError, http.client.HTTPException):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="moto server with a parent watchdog")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--parent-pid", type=int)
+    args = ap.parse_args(argv)
+
+    if args.parent_pid is not None:
+        start_parent_watchdog(args.parent_pid)
+
+    # Keep the real stdout for the one LISTENING line; everything else written to
+    # fd 1 or sys.stdout (moto/werkzeug prints, stray logging) lands on stderr.
+    announce = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="moto-peer %(name)s: %(message)s")
+    for name in ("werkzeug", "moto", "botocore", "boto3", "urllib3"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+    stop_event = threading.Event()
+
+    def on_signal(signum, frame):
+        stop_event.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    from moto.server import ThreadedMotoServer  # slow import: after the signal handlers
+
+    server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
+    server.start()
+    _, port = server.get_host_and_port()
+    if not stop_event.is_set():
+        _wait_ready(args.host, port)
+        announce.write(f"LISTENING {port}\n")
+        announce.flush()
+
+    while not stop_event.wait(0.5):
+        pass
+
+    # Clean stop, but never hang on it.
+    stopper = threading.Thread(target=server.stop, daemon=True)
+    stopper.start()
+    stopper.join(3.0)
+    sys.stderr.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
