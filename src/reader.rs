@@ -101,16 +101,20 @@ impl<S: TokenStore> Reader<S> {
         }
         let token = match self.store.load(&self.parameter).await {
             Ok(Some(token)) => token,
-            Ok(None) => return Err(ReadError::Unavailable(format!(
+            Ok(None) => {
+                return Err(ReadError::Unavailable(format!(
                 "parameter `{}` does not exist: the token-refresher has not stored a token yet; \
                      check that it is scheduled and look at its logs",
                 self.parameter
-            ))),
-            Err(TokenLoadError::Malformed(why)) => return Err(ReadError::Unavailable(format!(
+            )))
+            }
+            Err(TokenLoadError::Malformed(why)) => {
+                return Err(ReadError::Unavailable(format!(
                 "parameter `{}` is unreadable ({why}); force a refresh with the token-refresher \
                      ({{\"action\":\"refresh\",\"force\":true}}), which rewrites it",
                 self.parameter
-            ))),
+            )))
+            }
             Err(TokenLoadError::Unavailable(detail)) => return Err(ReadError::Upstream(detail)),
         };
         if !self.usable(&token, now) {

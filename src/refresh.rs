@@ -285,8 +285,11 @@ mod tests {
         }
     }
 
+    /// (access token, refresh token, expires_in) or an error.
+    type Scripted = Result<(&'static str, Option<&'static str>, u64), LwaError>;
+
     struct FakeLwa {
-        answers: RefCell<VecDeque<Result<(&'static str, Option<&'static str>, u64), LwaError>>>,
+        answers: RefCell<VecDeque<Scripted>>,
         seen_secrets: RefCell<Vec<String>>,
     }
     impl TokenEndpoint for &FakeLwa {
@@ -357,7 +360,7 @@ mod tests {
             ..Default::default()
         }
     }
-    fn lwa(answers: Vec<Result<(&'static str, Option<&'static str>, u64), LwaError>>) -> FakeLwa {
+    fn lwa(answers: Vec<Scripted>) -> FakeLwa {
         FakeLwa {
             answers: RefCell::new(answers.into()),
             seen_secrets: RefCell::default(),
