@@ -546,7 +546,7 @@ mod tests {
         let r = Refresher::new(&s, &l, &st, Duration::from_secs(1800));
         let (res, _, _) = r.refresh(&profile(), false, deadline()).await;
         assert!(res.is_ok());
-        let saved = s.saved.borrow();
+        let saved = s.saved.borrow().clone();
         assert_eq!(saved.len(), 1);
         assert!(
             saved[0].contains("Atzr|ROTATED")
