@@ -28,6 +28,13 @@ impl LazySdkConfig {
         Arc::new(Self::default())
     }
 
+    /// A configuration given up front (tests, or callers with their own).
+    pub fn from_config(config: SdkConfig) -> Arc<Self> {
+        Arc::new(Self {
+            config: OnceCell::new_with(Some(config)),
+        })
+    }
+
     /// Loads (once) and returns the configuration. Timeouts: 3 s to connect,
     /// 5 s per attempt, 15 s per operation, so a stuck AWS call cannot eat the
     /// whole Lambda deadline.

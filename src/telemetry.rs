@@ -11,22 +11,23 @@ use std::str::FromStr;
 use tracing_subscriber::filter::{EnvFilter, LevelFilter};
 use tracing_subscriber::fmt::MakeWriter;
 
-/// Installs the global subscriber writing to stdout.
+/// Installs the global subscriber writing to stdout, at the level the
+/// environment asks for.
 pub fn init() {
-    init_with_writer(std::io::stdout);
-}
-
-/// Installs the global subscriber writing to `writer` (tests capture logs
-/// this way). Does nothing if one is already installed.
-pub fn init_with_writer<W>(writer: W)
-where
-    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
-{
     let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .or_else(|_| std::env::var("RUST_LOG"))
         .ok()
         .and_then(|l| LevelFilter::from_str(l.trim()).ok())
         .unwrap_or(LevelFilter::INFO);
+    init_with_writer(std::io::stdout, level);
+}
+
+/// Installs the global subscriber writing to `writer` at `level` (tests
+/// capture logs this way). Does nothing if one is already installed.
+pub fn init_with_writer<W>(writer: W, level: LevelFilter)
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
     let others = level.min(LevelFilter::DEBUG);
     let filter = EnvFilter::builder()
         .with_default_directive(others.into())
