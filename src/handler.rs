@@ -99,14 +99,17 @@ where
             return Err(e);
         }
     };
+    let started = StdInstant::now();
     let (result, stats, reason) = refresher.refresh(profile, command.force, deadline).await;
+    let handler_us = started.elapsed().as_micros() as u64;
+    let aws_ms = stats.aws_latency.as_secs_f64() * 1000.0;
     let reason = reason.map(|r| match r {
         Reason::Forced => "forced".to_owned(),
         Reason::Missing => "no stored token".to_owned(),
         Reason::Due(left) => format!("{left} s left"),
         Reason::Unreadable(why) => format!("stored token unreadable: {why}"),
     });
-    let latency_ms = stats.latency.as_millis() as u64;
+    let latency_ms = stats.latency.as_secs_f64() * 1000.0;
     match &result {
         Ok(report) => tracing::info!(
             outcome = ?report.outcome,
@@ -115,6 +118,8 @@ where
             token_fingerprint = %report.token_fingerprint,
             token_requests = stats.requests,
             lwa_latency_ms = latency_ms,
+            aws_latency_ms = aws_ms,
+            handler_us,
             reason = reason.as_deref().unwrap_or("fresh"),
             "token refresh finished"
         ),
@@ -125,6 +130,8 @@ where
             parameter = %profile.parameter_name,
             token_requests = stats.requests,
             lwa_latency_ms = latency_ms,
+            aws_latency_ms = aws_ms,
+            handler_us,
             reason = reason.as_deref().unwrap_or(""),
             "token refresh failed"
         ),

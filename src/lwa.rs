@@ -51,13 +51,16 @@ pub struct TokenResponse {
     pub requested_at: OffsetDateTime,
 }
 
-/// Counters of one exchange, for the invocation's log line.
+/// Counters of one refresh, for the invocation's log line.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ExchangeStats {
     /// HTTP requests sent to the token endpoint.
     pub requests: u32,
     /// Time spent waiting on the token endpoint, all attempts together.
     pub latency: Duration,
+    /// Time spent waiting on AWS (Secrets Manager and SSM calls, including
+    /// the SDK's first-use set-up).
+    pub aws_latency: Duration,
 }
 
 /// LWA's `error` codes (RFC 6749 §5.2 plus `access_denied`).

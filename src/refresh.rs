@@ -111,7 +111,10 @@ impl<C: CredentialsSource, E: TokenEndpoint, S: TokenStore> Refresher<C, E, S> {
         let reason = if force {
             Reason::Forced
         } else {
-            match self.store.load(&profile.parameter_name).await {
+            let started = Instant::now();
+            let loaded = self.store.load(&profile.parameter_name).await;
+            stats.aws_latency += started.elapsed();
+            match loaded {
                 Ok(Some(token)) => {
                     let now = OffsetDateTime::now_utc();
                     let left = token.seconds_left(now);
@@ -134,8 +137,12 @@ impl<C: CredentialsSource, E: TokenEndpoint, S: TokenStore> Refresher<C, E, S> {
     async fn load_credentials(
         &self,
         secret_id: &str,
+        stats: &mut ExchangeStats,
     ) -> Result<crate::credentials::Credentials, ServiceError> {
-        self.credentials.load(secret_id).await.map_err(|e| match e {
+        let started = Instant::now();
+        let loaded = self.credentials.load(secret_id).await;
+        stats.aws_latency += started.elapsed();
+        loaded.map_err(|e| match e {
             CredentialsLoadError::Invalid(e) => ServiceError::CredentialsInvalid(e),
             CredentialsLoadError::Unavailable(detail) => ServiceError::CredentialsUnavailable {
                 secret_id: secret_id.to_owned(),
@@ -151,7 +158,7 @@ impl<C: CredentialsSource, E: TokenEndpoint, S: TokenStore> Refresher<C, E, S> {
         stats: &mut ExchangeStats,
     ) -> Result<RefreshReport, ServiceError> {
         let lwa_deadline = deadline.checked_sub(WRITE_RESERVE).unwrap_or(deadline);
-        let mut credentials = self.load_credentials(&profile.secret_id).await?;
+        let mut credentials = self.load_credentials(&profile.secret_id, stats).await?;
         let mut after_reread = false;
         let mut answer = self
             .endpoint
@@ -166,7 +173,7 @@ impl<C: CredentialsSource, E: TokenEndpoint, S: TokenStore> Refresher<C, E, S> {
                 secret_id = %profile.secret_id,
                 "LWA answered invalid_client; reading the secret again once in case the client secret was rotated"
             );
-            credentials = self.load_credentials(&profile.secret_id).await?;
+            credentials = self.load_credentials(&profile.secret_id, stats).await?;
             after_reread = true;
             answer = self
                 .endpoint
@@ -187,7 +194,10 @@ impl<C: CredentialsSource, E: TokenEndpoint, S: TokenStore> Refresher<C, E, S> {
             &credentials.refresh_token_origin,
         ) {
             if sent != returned {
-                match self.credentials.save_refresh_token(origin, returned).await {
+                let started = Instant::now();
+                let saved = self.credentials.save_refresh_token(origin, returned).await;
+                stats.aws_latency += started.elapsed();
+                match saved {
                     Ok(()) => {
                         tracing::info!(secret_id = %origin.secret_id, "saved the rotated refresh token")
                     }
@@ -208,13 +218,13 @@ impl<C: CredentialsSource, E: TokenEndpoint, S: TokenStore> Refresher<C, E, S> {
             answer.requested_at,
             answer.expires_in,
         );
-        self.store
-            .save(&profile.parameter_name, &token)
-            .await
-            .map_err(|detail| ServiceError::StoreFailed {
-                parameter: profile.parameter_name.clone(),
-                detail,
-            })?;
+        let started = Instant::now();
+        let saved = self.store.save(&profile.parameter_name, &token).await;
+        stats.aws_latency += started.elapsed();
+        saved.map_err(|detail| ServiceError::StoreFailed {
+            parameter: profile.parameter_name.clone(),
+            detail,
+        })?;
         if let Some(e) = not_persisted {
             return Err(e);
         }
