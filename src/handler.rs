@@ -11,7 +11,7 @@ use crate::refresh::{Profile, Reason, RefreshReport, Refresher};
 use aws_lambda_events::http::{HeaderMap, HeaderValue};
 use aws_lambda_events::lambda_function_urls::LambdaFunctionUrlResponse;
 use serde_json::{json, Value};
-use std::time::{Instant as StdInstant, SystemTime};
+use std::time::{Duration, Instant as StdInstant, SystemTime, UNIX_EPOCH};
 use time::OffsetDateTime;
 use tokio::time::Instant;
 
@@ -71,12 +71,24 @@ pub fn parse_refresher_event(event: &Value) -> Result<RefreshCommand, ServiceErr
     Ok(RefreshCommand { force })
 }
 
-/// Converts the Lambda deadline to a monotonic instant.
+/// Converts the Lambda deadline (`Lambda-Runtime-Deadline-Ms`, Unix epoch
+/// milliseconds) to a monotonic instant. A value within a day of the epoch is
+/// taken as the time left instead: `cargo lambda watch` sends a fixed
+/// allowance (600 000 ms) rather than a timestamp.
 pub fn deadline_instant(deadline: SystemTime) -> Instant {
-    let left = deadline
-        .duration_since(SystemTime::now())
-        .unwrap_or_default();
+    let since_epoch = deadline.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let left = if since_epoch < Duration::from_secs(86_400) {
+        since_epoch
+    } else {
+        deadline
+            .duration_since(SystemTime::now())
+            .unwrap_or_default()
+    };
     Instant::now() + left
+}
+
+fn round_ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 10_000.0).round() / 10.0
 }
 
 /// Handles one refresher invocation and logs its one summary line: outcome,
@@ -102,14 +114,14 @@ where
     let started = StdInstant::now();
     let (result, stats, reason) = refresher.refresh(profile, command.force, deadline).await;
     let handler_us = started.elapsed().as_micros() as u64;
-    let aws_ms = stats.aws_latency.as_secs_f64() * 1000.0;
+    let aws_ms = round_ms(stats.aws_latency);
     let reason = reason.map(|r| match r {
         Reason::Forced => "forced".to_owned(),
         Reason::Missing => "no stored token".to_owned(),
         Reason::Due(left) => format!("{left} s left"),
         Reason::Unreadable(why) => format!("stored token unreadable: {why}"),
     });
-    let latency_ms = stats.latency.as_secs_f64() * 1000.0;
+    let latency_ms = round_ms(stats.latency);
     match &result {
         Ok(report) => tracing::info!(
             outcome = ?report.outcome,
@@ -339,6 +351,26 @@ mod tests {
         }
         let e = parse_refresher_event(&json!({"action": "refresh", "forced": true})).unwrap_err();
         assert!(e.to_string().contains("forced"));
+    }
+
+    #[test]
+    fn deadlines_absolute_and_cargo_lambda_relative() {
+        let now = Instant::now();
+        let lambda = SystemTime::now() + Duration::from_secs(30);
+        let d = deadline_instant(lambda) - now;
+        assert!(
+            d > Duration::from_secs(29) && d <= Duration::from_secs(31),
+            "{d:?}"
+        );
+        let watch = UNIX_EPOCH + Duration::from_millis(600_000);
+        let d = deadline_instant(watch) - now;
+        assert!(
+            d >= Duration::from_secs(599) && d <= Duration::from_secs(601),
+            "{d:?}"
+        );
+        let past = SystemTime::now() - Duration::from_secs(5);
+        assert!(deadline_instant(past) <= Instant::now());
+        assert_eq!(round_ms(Duration::from_micros(25_403)), 25.4);
     }
 
     #[test]
