@@ -17,7 +17,7 @@
 #   scripts/demo.sh                 the demo (make run)
 #   DEMO_CHECK=1 scripts/demo.sh    the same as a test (make e2e): every expectation
 #                                   asserted, logs scanned for leaked secrets;
-#                                   ends with "demo check: N passed, 0 failed"
+#                                   ends with "e2e: N passed, 0 failed"
 #   DEMO_KEEP=1 scripts/demo.sh     leave everything running (with hot reload of
 #                                   src/) and print how to invoke by hand; Ctrl-C stops
 #
@@ -99,7 +99,7 @@ expect() {
         echo "   ✗ $what"
         [[ -n "${HINT:-}" ]] && log_tail "$HINT" 30
         if [[ "$CHECK" == 1 ]]; then
-            echo "demo check: $PASSED passed, 1 failed (failed: $what)"
+            echo "e2e: failed step: $what"; echo "e2e: $PASSED passed, 1 failed"
         else
             echo "demo: stopped: expected $what (logs in .run/)"
         fi
@@ -463,7 +463,7 @@ expect "no secret or raw token in ${#scan_files[@]} files" is "$leaks" ""
 echo
 echo "All steps done in $((SECONDS - T0)) s. Logs: .run/watch.log (functions), .run/moto.log, .run/lwa-standin.log"
 if [[ "$CHECK" == 1 ]]; then
-    echo "demo check: $PASSED passed, 0 failed"
+    echo "e2e: $PASSED passed, 0 failed"
 fi
 
 if [[ "$KEEP" == 1 ]]; then
