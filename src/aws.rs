@@ -142,14 +142,66 @@ pub enum TokenLoadError {
     Unavailable(String),
 }
 
+/// Why a token could not be written: a one-line reason with the fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaveError {
+    /// AWS error code and message, with the fix.
+    pub message: String,
+    /// Throttled past the SDK's retries: worth another try later.
+    pub throttled: bool,
+}
+
+impl From<&str> for SaveError {
+    fn from(message: &str) -> Self {
+        Self {
+            message: message.to_owned(),
+            throttled: false,
+        }
+    }
+}
+
+/// Stored tokens under a parameter prefix: parameter name -> token, or why
+/// the value is unreadable.
+pub type StoredTokens = std::collections::HashMap<String, Result<StoredToken, String>>;
+
 /// The SSM parameter holding the token.
 #[allow(async_fn_in_trait)]
 pub trait TokenStore {
     /// `Ok(None)` when the parameter does not exist.
     async fn load(&self, parameter: &str) -> Result<Option<StoredToken>, TokenLoadError>;
-    /// Writes the token as a SecureString with `Overwrite`. `Err` is a
-    /// one-line reason with the fix.
-    async fn save(&self, parameter: &str, token: &StoredToken) -> Result<(), String>;
+    /// Writes the token as a SecureString with `Overwrite`.
+    async fn save(&self, parameter: &str, token: &StoredToken) -> Result<(), SaveError>;
+    /// Every stored token whose parameter name starts with `prefix` (fleet
+    /// mode). `Err` is a one-line reason.
+    async fn load_prefix(&self, prefix: &str) -> Result<StoredTokens, String> {
+        let _ = prefix;
+        Ok(StoredTokens::new())
+    }
+}
+
+impl<T: TokenStore + ?Sized> TokenStore for &T {
+    async fn load(&self, parameter: &str) -> Result<Option<StoredToken>, TokenLoadError> {
+        (**self).load(parameter).await
+    }
+    async fn save(&self, parameter: &str, token: &StoredToken) -> Result<(), SaveError> {
+        (**self).save(parameter, token).await
+    }
+    async fn load_prefix(&self, prefix: &str) -> Result<StoredTokens, String> {
+        (**self).load_prefix(prefix).await
+    }
+}
+
+impl<T: CredentialsSource + ?Sized> CredentialsSource for &T {
+    async fn load(&self, secret_id: &str) -> Result<Credentials, CredentialsLoadError> {
+        (**self).load(secret_id).await
+    }
+    async fn save_refresh_token(
+        &self,
+        origin: &RefreshTokenOrigin,
+        new: &RefreshToken,
+    ) -> Result<(), String> {
+        (**self).save_refresh_token(origin, new).await
+    }
 }
 
 /// Secrets Manager adapter.
@@ -208,6 +260,85 @@ impl SecretsManagerSource {
                     .to_owned(),
             )),
         }
+    }
+}
+
+/// One secret found by prefix: its name, and its document or why it is unusable.
+pub struct DiscoveredSecret {
+    /// The secret's name.
+    pub name: String,
+    /// The parsed document, or why it cannot be used.
+    pub document: Result<SecretDocument, CredentialsLoadError>,
+}
+
+impl SecretsManagerSource {
+    /// Every secret whose name starts with `prefix` (case-sensitive), read
+    /// in batches of 20 with `BatchGetSecretValue` and a name filter,
+    /// paginated. `Err` is a one-line reason (the listing itself failed).
+    pub async fn discover(&self, prefix: &str) -> Result<Vec<DiscoveredSecret>, String> {
+        use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
+        let filter = Filter::builder()
+            .key(FilterNameStringType::Name)
+            .values(prefix)
+            .build();
+        let mut found = Vec::new();
+        let mut pages = self
+            .client()
+            .await
+            .batch_get_secret_value()
+            .filters(filter)
+            .max_results(20)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                let (kind, detail) = describe_sdk_error(&e);
+                let fix = if kind == AwsFailure::AccessDenied {
+                    " (the function needs secretsmanager:BatchGetSecretValue and secretsmanager:ListSecrets, \
+                     and secretsmanager:GetSecretValue on the prefix's secrets)"
+                } else {
+                    ""
+                };
+                format!("BatchGetSecretValue with name prefix `{prefix}`: {detail}{fix}")
+            })?;
+            for v in page.secret_values() {
+                let Some(name) = v.name() else { continue };
+                if !name.starts_with(prefix) {
+                    continue; // the service's name filter ignores case
+                }
+                let document = match (v.secret_string(), v.secret_binary()) {
+                    (Some(s), _) => {
+                        SecretDocument::parse(name, s).map_err(CredentialsLoadError::Invalid)
+                    }
+                    (None, Some(_)) => {
+                        Err(CredentialsLoadError::Invalid(binary_secret_error(name)))
+                    }
+                    (None, None) => Err(CredentialsLoadError::Unavailable(
+                        "the secret has no current value (AWSCURRENT)".to_owned(),
+                    )),
+                };
+                found.push(DiscoveredSecret {
+                    name: name.to_owned(),
+                    document,
+                });
+            }
+            for e in page.errors() {
+                let id = e.secret_id().unwrap_or_default();
+                let name = id.rsplit(":secret:").next().unwrap_or(id);
+                if !name.starts_with(prefix) {
+                    continue;
+                }
+                found.push(DiscoveredSecret {
+                    name: name.to_owned(),
+                    document: Err(CredentialsLoadError::Unavailable(format!(
+                        "{}: {}",
+                        e.error_code().unwrap_or("UnknownError"),
+                        e.message().unwrap_or("no message")
+                    ))),
+                });
+            }
+        }
+        Ok(found)
     }
 }
 
@@ -298,7 +429,7 @@ impl TokenStore for SsmTokenStore {
             .map_err(TokenLoadError::Malformed)
     }
 
-    async fn save(&self, parameter: &str, token: &StoredToken) -> Result<(), String> {
+    async fn save(&self, parameter: &str, token: &StoredToken) -> Result<(), SaveError> {
         self.client()
             .await
             .put_parameter()
@@ -315,7 +446,7 @@ impl TokenStore for SsmTokenStore {
             .map_err(|e| {
                 let (kind, detail) = describe_sdk_error(&e);
                 let code = e.code().unwrap_or_default();
-                let fix = match (kind, code) {
+                let fix = match (&kind, code) {
                     (_, "ParameterMaxVersionLimitExceeded") => {
                         " (the parameter has 100 versions and the oldest carries a label, which blocks every write; \
                          remove the labels with `aws ssm unlabel-parameter-version`: this service never labels)"
@@ -323,10 +454,56 @@ impl TokenStore for SsmTokenStore {
                     (AwsFailure::AccessDenied, _) => {
                         " (the function needs ssm:PutParameter on the parameter, and kms:Encrypt with TOKEN_KMS_KEY_ID)"
                     }
-                    (AwsFailure::Throttled, _) => " (PutParameter is throttled at a few TPS per account; the next run retries)",
+                    (AwsFailure::Throttled, _) => {
+                        " (PutParameter is throttled at a few TPS per account; lower SSM_WRITE_TPS or raise the \
+                         account's Parameter Store throughput; the next run retries)"
+                    }
                     _ => "",
                 };
-                format!("{detail}{fix}")
+                SaveError {
+                    message: format!("{detail}{fix}"),
+                    throttled: kind == AwsFailure::Throttled,
+                }
             })
+    }
+
+    async fn load_prefix(&self, prefix: &str) -> Result<StoredTokens, String> {
+        // GetParametersByPath takes a hierarchy; keep the names under it that
+        // start with the whole prefix.
+        let path = match prefix.rfind('/') {
+            Some(0) | None => "/".to_owned(),
+            Some(i) => prefix[..i].to_owned(),
+        };
+        let mut tokens = StoredTokens::new();
+        let mut pages = self
+            .client()
+            .await
+            .get_parameters_by_path()
+            .path(&path)
+            .recursive(false)
+            .with_decryption(true)
+            .max_results(10)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                let (kind, detail) = describe_sdk_error(&e);
+                let fix = if kind == AwsFailure::AccessDenied {
+                    " (the function needs ssm:GetParametersByPath on the prefix's path, and kms:Decrypt with a customer key)"
+                } else {
+                    ""
+                };
+                format!("GetParametersByPath {path}: {detail}{fix}")
+            })?;
+            for p in page.parameters() {
+                let (Some(name), Some(value)) = (p.name(), p.value()) else {
+                    continue;
+                };
+                if name.starts_with(prefix) {
+                    tokens.insert(name.to_owned(), StoredToken::from_parameter_value(value));
+                }
+            }
+        }
+        Ok(tokens)
     }
 }

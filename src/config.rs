@@ -30,13 +30,48 @@ fn config_err(variable: &'static str, problem: impl Into<String>) -> ConfigError
     }
 }
 
+/// Which profiles the refresher serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefresherTarget {
+    /// `LWA_CREDENTIALS_SECRET_ID` + `TOKEN_PARAMETER_NAME`: one profile.
+    Single {
+        /// Secrets Manager secret name or ARN.
+        secret_id: String,
+        /// SSM parameter name.
+        parameter_name: String,
+    },
+    /// `LWA_SECRET_PREFIX` + `TOKEN_PARAMETER_PREFIX`: every secret whose
+    /// name starts with the prefix is a profile.
+    Fleet(FleetConfig),
+}
+
+/// Fleet-mode settings of `token-refresher`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetConfig {
+    /// `LWA_SECRET_PREFIX`: secret-name prefix; the rest of a name is the profile name.
+    pub secret_prefix: String,
+    /// `TOKEN_PARAMETER_PREFIX`: a profile's token lives at this prefix + its name.
+    pub parameter_prefix: String,
+    /// `LWA_APP_SECRET_ID`: the app's `client_id` and `client_secret`, for
+    /// profiles whose secret holds only a refresh token or a scope.
+    pub app_secret_id: Option<String>,
+    /// `REFRESH_CONCURRENCY` (default 8): profiles refreshed at once.
+    pub concurrency: usize,
+    /// `SSM_WRITE_TPS` (default 3, PutParameter's default quota): the pace of
+    /// writes, per second; 0 = unpaced.
+    pub write_tps: u32,
+    /// `REFRESH_SPREAD_SECONDS` (default 600, the schedule interval): each
+    /// profile refreshes up to this much earlier than the margin, by a
+    /// stable per-profile offset, so a fleet refreshed together does not come
+    /// due together again.
+    pub spread: Duration,
+}
+
 /// Settings of `token-refresher`.
 #[derive(Debug, Clone)]
 pub struct RefresherConfig {
-    /// `LWA_CREDENTIALS_SECRET_ID`: Secrets Manager secret name or ARN.
-    pub secret_id: String,
-    /// `TOKEN_PARAMETER_NAME`: SSM parameter name.
-    pub parameter_name: String,
+    /// One profile or a fleet.
+    pub target: RefresherTarget,
     /// `LWA_TOKEN_URL`: the LWA token endpoint.
     pub token_url: Url,
     /// `TOKEN_KMS_KEY_ID`: KMS key for the SecureString; `None` = `alias/aws/ssm`.
@@ -52,11 +87,20 @@ pub struct RefresherConfig {
     pub warnings: Vec<String>,
 }
 
+/// Which tokens the reader serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReaderTarget {
+    /// `TOKEN_PARAMETER_NAME`: one parameter.
+    Single(String),
+    /// `TOKEN_PARAMETER_PREFIX`: prefix + the caller's `profile`.
+    Fleet(String),
+}
+
 /// Settings of `token-reader`.
 #[derive(Debug, Clone)]
 pub struct ReaderConfig {
-    /// `TOKEN_PARAMETER_NAME`: SSM parameter name.
-    pub parameter_name: String,
+    /// One parameter or a fleet prefix.
+    pub target: ReaderTarget,
     /// `TOKEN_CACHE_SECONDS` (default 60 s): how long a warm reader serves
     /// the token from memory before reading SSM again.
     pub cache_ttl: Duration,
@@ -65,36 +109,89 @@ pub struct ReaderConfig {
     pub min_validity: Duration,
 }
 
+/// Every variable either function reads (checked for valid UTF-8).
+const VARIABLES: &[&str] = &[
+    "LWA_CREDENTIALS_SECRET_ID",
+    "TOKEN_PARAMETER_NAME",
+    "LWA_TOKEN_URL",
+    "TOKEN_KMS_KEY_ID",
+    "REFRESH_MARGIN_SECONDS",
+    "LWA_TIMEOUT_MS",
+    "LWA_MAX_ATTEMPTS",
+    "TOKEN_CACHE_SECONDS",
+    "MIN_VALIDITY_SECONDS",
+    "LWA_SECRET_PREFIX",
+    "TOKEN_PARAMETER_PREFIX",
+    "LWA_APP_SECRET_ID",
+    "REFRESH_CONCURRENCY",
+    "SSM_WRITE_TPS",
+    "REFRESH_SPREAD_SECONDS",
+];
+
+/// Marks a variable whose value is not UTF-8.
+const NOT_UNICODE: &str = "\u{0}not-unicode";
+
+fn process_env(name: &str) -> Option<String> {
+    match std::env::var(name) {
+        Ok(v) => Some(v),
+        Err(std::env::VarError::NotPresent) => None,
+        Err(std::env::VarError::NotUnicode(_)) => Some(NOT_UNICODE.to_owned()),
+    }
+}
+
 impl RefresherConfig {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|k| std::env::var(k).ok())
+        Self::from_lookup(process_env)
     }
 
     /// Reads settings through `get` (the environment, or a map in tests).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env(&get);
-        let parameter_name = parameter_name(&env)?;
-        let secret_id = env.required(
-            "LWA_CREDENTIALS_SECRET_ID",
-            "a Secrets Manager secret name or ARN holding the LWA credentials JSON",
-        )?;
+        env.check_unicode()?;
+        let single = env.get("LWA_CREDENTIALS_SECRET_ID").is_some()
+            || env.get("TOKEN_PARAMETER_NAME").is_some();
+        let fleet =
+            env.get("LWA_SECRET_PREFIX").is_some() || env.get("TOKEN_PARAMETER_PREFIX").is_some();
+        let target = if fleet && !single {
+            RefresherTarget::Fleet(fleet_config(&env)?)
+        } else {
+            if fleet {
+                let var = if env.get("LWA_SECRET_PREFIX").is_some() {
+                    "LWA_SECRET_PREFIX"
+                } else {
+                    "TOKEN_PARAMETER_PREFIX"
+                };
+                return Err(config_err(
+                    var,
+                    "is set together with LWA_CREDENTIALS_SECRET_ID / TOKEN_PARAMETER_NAME; set either the single-profile \
+                     pair or the fleet prefixes (LWA_SECRET_PREFIX and TOKEN_PARAMETER_PREFIX), not both",
+                ));
+            }
+            let secret_id = env.required(
+                "LWA_CREDENTIALS_SECRET_ID",
+                "a Secrets Manager secret name or ARN holding the LWA credentials JSON \
+                 (or, for fleet mode, LWA_SECRET_PREFIX and TOKEN_PARAMETER_PREFIX)",
+            )?;
+            RefresherTarget::Single {
+                parameter_name: parameter_name(&env)?,
+                secret_id,
+            }
+        };
         let token_url = token_url(
             env.get("LWA_TOKEN_URL")
                 .as_deref()
                 .unwrap_or(DEFAULT_TOKEN_URL),
         )?;
         let kms_key_id = env.get("TOKEN_KMS_KEY_ID");
-        let margin = env.integer("REFRESH_MARGIN_SECONDS", 1800, 0, u64::MAX)?;
-        if margin >= 3600 {
-            return Err(config_err(
-                "REFRESH_MARGIN_SECONDS",
+        let margin = env.integer("REFRESH_MARGIN_SECONDS", 1800, 0, 3599, |v| {
+            (v >= 3600).then(|| {
                 format!(
-                    "{margin} is at or above the access token's lifetime (3600 s today), so every run would \
-                     refresh; expected whole seconds below 3600, e.g. 1800"
-                ),
-            ));
-        }
+                    "{v} is at or above the access token's lifetime (3600 s today), so every run would refresh; \
+                     expected whole seconds below 3600, e.g. 1800"
+                )
+            })
+        })?;
         let mut warnings = Vec::new();
         if margin < 900 {
             warnings.push(format!(
@@ -102,11 +199,28 @@ impl RefresherConfig {
                  token for up to 5 minutes, a margin under 900 s can let a token lapse; 1800 is the default"
             ));
         }
-        let timeout_ms = env.integer("LWA_TIMEOUT_MS", 10_000, 100, 60_000)?;
-        let attempts = env.integer("LWA_MAX_ATTEMPTS", 3, 1, 10)?;
+        if margin > 3000 {
+            warnings.push(format!(
+                "REFRESH_MARGIN_SECONDS={margin}: a 3600 s token has at most 3000 s left at the next run of a \
+                 10-minute schedule, so every run will call LWA; 1800 is the default"
+            ));
+        }
+        if let RefresherTarget::Fleet(f) = &target {
+            if f.spread.as_secs() >= margin {
+                return Err(config_err(
+                    "REFRESH_SPREAD_SECONDS",
+                    format!(
+                        "{} is not below REFRESH_MARGIN_SECONDS ({margin}); the spread moves refreshes earlier \
+                         within the margin, e.g. 600 (one schedule interval)",
+                        f.spread.as_secs()
+                    ),
+                ));
+            }
+        }
+        let timeout_ms = env.integer("LWA_TIMEOUT_MS", 10_000, 100, 60_000, |_| None)?;
+        let attempts = env.integer("LWA_MAX_ATTEMPTS", 3, 1, 10, |_| None)?;
         Ok(Self {
-            secret_id,
-            parameter_name,
+            target,
             token_url,
             kms_key_id,
             refresh_margin: Duration::from_secs(margin),
@@ -117,20 +231,49 @@ impl RefresherConfig {
     }
 }
 
+fn fleet_config<F: Fn(&str) -> Option<String>>(
+    env: &Env<'_, F>,
+) -> Result<FleetConfig, ConfigError> {
+    let secret_prefix = env.required(
+        "LWA_SECRET_PREFIX",
+        "the secret-name prefix of the fleet's profiles, e.g. spapi/lwa/sellers/ (fleet mode needs it with TOKEN_PARAMETER_PREFIX)",
+    )?;
+    let parameter_prefix = parameter_prefix(env)?;
+    Ok(FleetConfig {
+        secret_prefix,
+        parameter_prefix,
+        app_secret_id: env.get("LWA_APP_SECRET_ID"),
+        concurrency: env.integer("REFRESH_CONCURRENCY", 8, 1, 64, |_| None)? as usize,
+        write_tps: env.integer("SSM_WRITE_TPS", 3, 0, 1000, |_| None)? as u32,
+        spread: Duration::from_secs(env.integer("REFRESH_SPREAD_SECONDS", 600, 0, 3000, |_| None)?),
+    })
+}
+
 impl ReaderConfig {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|k| std::env::var(k).ok())
+        Self::from_lookup(process_env)
     }
 
     /// Reads settings through `get` (the environment, or a map in tests).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env(&get);
-        let parameter_name = parameter_name(&env)?;
-        let cache = env.integer("TOKEN_CACHE_SECONDS", 60, 0, 3600)?;
-        let floor = env.integer("MIN_VALIDITY_SECONDS", 300, 0, 3000)?;
+        env.check_unicode()?;
+        let target = match (env.get("TOKEN_PARAMETER_NAME"), env.get("TOKEN_PARAMETER_PREFIX")) {
+            (Some(_), Some(_)) => {
+                return Err(config_err(
+                    "TOKEN_PARAMETER_PREFIX",
+                    "is set together with TOKEN_PARAMETER_NAME; set TOKEN_PARAMETER_NAME for one token or \
+                     TOKEN_PARAMETER_PREFIX for a fleet, not both",
+                ))
+            }
+            (None, Some(_)) => ReaderTarget::Fleet(parameter_prefix(&env)?),
+            _ => ReaderTarget::Single(parameter_name(&env)?),
+        };
+        let cache = env.integer("TOKEN_CACHE_SECONDS", 60, 0, 3600, |_| None)?;
+        let floor = env.integer("MIN_VALIDITY_SECONDS", 300, 0, 3000, |_| None)?;
         Ok(Self {
-            parameter_name,
+            target,
             cache_ttl: Duration::from_secs(cache),
             min_validity: Duration::from_secs(floor),
         })
@@ -147,39 +290,67 @@ impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
             .filter(|v| !v.is_empty())
     }
 
+    fn check_unicode(&self) -> Result<(), ConfigError> {
+        for name in VARIABLES {
+            if (self.0)(name).as_deref() == Some(NOT_UNICODE) {
+                return Err(config_err(name, "is not valid UTF-8; set it to plain text"));
+            }
+        }
+        Ok(())
+    }
+
     fn required(&self, name: &'static str, expected: &str) -> Result<String, ConfigError> {
         self.get(name)
             .ok_or_else(|| config_err(name, format!("is not set; expected {expected}")))
     }
 
+    /// A whole number in `min..=max`; `explain` may give a better message
+    /// for an out-of-range value.
     fn integer(
         &self,
         name: &'static str,
         default: u64,
         min: u64,
         max: u64,
+        explain: impl Fn(u64) -> Option<String>,
     ) -> Result<u64, ConfigError> {
         let Some(raw) = self.get(name) else {
             return Ok(default);
         };
-        let range = if max == u64::MAX {
-            format!("a whole number of at least {min}")
-        } else {
-            format!("a whole number from {min} to {max}")
-        };
-        let value: u64 = raw.parse().map_err(|_| {
-            config_err(
-                name,
-                format!("`{raw}` is not a number; expected {range} (default {default})"),
-            )
-        })?;
-        if value < min || value > max {
+        let range = format!("a whole number from {min} to {max} (default {default})");
+        if !raw.bytes().all(|b| b.is_ascii_digit()) {
             return Err(config_err(
                 name,
-                format!("{value} is out of range; expected {range} (default {default})"),
+                format!("`{}` is not a whole number; expected {range}", shown(&raw)),
             ));
         }
-        Ok(value)
+        let value = raw.parse::<u64>().ok().filter(|v| (min..=max).contains(v));
+        match value {
+            Some(v) => Ok(v),
+            None => {
+                let parsed = raw.parse::<u64>().unwrap_or(u64::MAX);
+                Err(config_err(
+                    name,
+                    explain(parsed).unwrap_or_else(|| {
+                        format!("{} is out of range; expected {range}", shown(&raw))
+                    }),
+                ))
+            }
+        }
+    }
+}
+
+/// A value as shown in a message: one line, at most 100 characters.
+fn shown(raw: &str) -> String {
+    let escaped = raw.escape_default().to_string();
+    if escaped.len() > 100 {
+        let mut end = 100;
+        while !escaped.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}…", &escaped[..end])
+    } else {
+        escaped
     }
 }
 
@@ -188,10 +359,34 @@ impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
 fn parameter_name<F: Fn(&str) -> Option<String>>(env: &Env<'_, F>) -> Result<String, ConfigError> {
     let name = env.required(
         "TOKEN_PARAMETER_NAME",
-        "an SSM parameter name such as /spapi/lwa/access-token",
+        "an SSM parameter name such as /spapi/lwa/access-token \
+         (or TOKEN_PARAMETER_PREFIX for fleet mode)",
     )?;
     check_parameter_name(&name).map_err(|p| config_err("TOKEN_PARAMETER_NAME", p))?;
     Ok(name)
+}
+
+/// `TOKEN_PARAMETER_PREFIX`: a hierarchy that a profile name completes, e.g.
+/// `/spapi/lwa/sellers/`.
+fn parameter_prefix<F: Fn(&str) -> Option<String>>(
+    env: &Env<'_, F>,
+) -> Result<String, ConfigError> {
+    const VAR: &str = "TOKEN_PARAMETER_PREFIX";
+    let prefix = env.required(
+        VAR,
+        "an SSM parameter path prefix such as /spapi/lwa/sellers/",
+    )?;
+    if !prefix.starts_with('/') {
+        return Err(config_err(
+            VAR,
+            format!(
+                "`{}` must start with /, e.g. /spapi/lwa/sellers/",
+                shown(&prefix)
+            ),
+        ));
+    }
+    check_parameter_name(&format!("{prefix}profile")).map_err(|p| config_err(VAR, p))?;
+    Ok(prefix)
 }
 
 /// Checks an SSM parameter name: letters, digits, `_ . - /`, at most 1011
@@ -234,21 +429,38 @@ pub fn check_parameter_name(name: &str) -> Result<(), String> {
 }
 
 /// `LWA_TOKEN_URL`: `https://`, or `http://` for a loopback host only; never
-/// the SP-API host (a common copy-paste from third-party pages).
+/// an SP-API host (a common copy-paste from third-party pages); no
+/// credentials, query or fragment. Messages show the URL without userinfo
+/// or query, so a secret put there is not echoed.
 fn token_url(raw: &str) -> Result<Url, ConfigError> {
     const VAR: &str = "LWA_TOKEN_URL";
-    let url = Url::parse(raw).map_err(|_| {
-        config_err(
+    let url = Url::parse(raw)
+        .map_err(|_| config_err(VAR, format!("is not a URL; expected {DEFAULT_TOKEN_URL}")))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(config_err(
             VAR,
-            format!("`{raw}` is not a URL; expected {DEFAULT_TOKEN_URL}"),
-        )
-    })?;
+            format!("must not carry credentials (user:password@); they come from the secret. Expected {DEFAULT_TOKEN_URL}"),
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(config_err(
+            VAR,
+            format!("must not have a query string or fragment; expected {DEFAULT_TOKEN_URL}"),
+        ));
+    }
     let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-    if host.starts_with("sellingpartnerapi") {
+    let safe = format!(
+        "{}://{}{}",
+        url.scheme(),
+        url.host_str().unwrap_or_default(),
+        url.path()
+    );
+    if host.contains("sellingpartnerapi") {
         return Err(config_err(
             VAR,
             format!(
-                "`{raw}` is an SP-API host; LWA tokens come from {DEFAULT_TOKEN_URL} for every region and the sandbox"
+                "`{}` is an SP-API host; LWA tokens come from {DEFAULT_TOKEN_URL} for every region and the sandbox",
+                shown(&safe)
             ),
         ));
     }
@@ -259,23 +471,18 @@ fn token_url(raw: &str) -> Result<Url, ConfigError> {
             return Err(config_err(
                 VAR,
                 format!(
-                    "`{raw}` uses plain http, which would send the client secret unencrypted; expected https \
-                     ({DEFAULT_TOKEN_URL}); http is accepted only for a loopback host in local runs"
+                    "`{}` uses plain http, which would send the client secret unencrypted; expected https \
+                     ({DEFAULT_TOKEN_URL}); http is accepted only for a loopback host in local runs",
+                    shown(&safe)
                 ),
             ))
         }
         other => {
             return Err(config_err(
                 VAR,
-                format!("scheme `{other}` is not supported; expected https ({DEFAULT_TOKEN_URL})"),
+                format!("scheme `{}` is not supported; expected https ({DEFAULT_TOKEN_URL})", shown(other)),
             ))
         }
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(config_err(
-            VAR,
-            "must not carry credentials in the URL; they come from the secret",
-        ));
     }
     Ok(url)
 }
@@ -361,7 +568,7 @@ mod tests {
         assert_eq!(e.variable, "REFRESH_MARGIN_SECONDS");
         assert!(
             e.to_string()
-                .starts_with("REFRESH_MARGIN_SECONDS: `30m` is not a number"),
+                .starts_with("REFRESH_MARGIN_SECONDS: `30m` is not a whole number"),
             "{e}"
         );
         let e = refresher(&[("REFRESH_MARGIN_SECONDS", Some("7200"))]).unwrap_err();
@@ -415,5 +622,106 @@ mod tests {
         ] {
             assert!(check_parameter_name(bad).is_err(), "{bad}");
         }
+    }
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn messages_never_echo_url_secrets_and_stay_one_line() {
+        for url in [
+            "http://id:amzn1.oa2-cs.v1.PLANTED@api.amazon.com/auth/o2/token",
+            "https://id:amzn1.oa2-cs.v1.PLANTED@sellingpartnerapi-na.amazon.com/auth/o2/token",
+            "https://api.amazon.com/auth/o2/token?client_secret=PLANTED",
+            "https://sandbox.sellingpartnerapi-na.amazon.com/auth/o2/token?x=PLANTED",
+            "not a url PLANTED\nsecond line",
+        ] {
+            let e = refresher(&[("LWA_TOKEN_URL", Some(url))]).unwrap_err();
+            let m = e.to_string();
+            assert!(!m.contains("PLANTED") && !m.contains('\n'), "{url}: {m}");
+        }
+        let e = refresher(&[(
+            "LWA_TOKEN_URL",
+            Some("https://sandbox.sellingpartnerapi-na.amazon.com/auth/o2/token"),
+        )])
+        .unwrap_err();
+        assert!(e.to_string().contains(DEFAULT_TOKEN_URL), "{e}");
+        let e = refresher(&[("LWA_MAX_ATTEMPTS", Some("99999999999999999999"))]).unwrap_err();
+        assert!(e.to_string().contains("out of range"), "{e}");
+        let e = refresher(&[("LWA_MAX_ATTEMPTS", Some("3\nx"))]).unwrap_err();
+        assert!(!e.to_string().contains('\n'), "{e}");
+        let e = refresher(&[("LWA_TIMEOUT_MS", Some(NOT_UNICODE))]).unwrap_err();
+        assert_eq!(e.variable, "LWA_TIMEOUT_MS");
+        assert!(e.to_string().contains("UTF-8"));
+        assert_eq!(
+            refresher(&[("REFRESH_MARGIN_SECONDS", Some("3300"))])
+                .unwrap()
+                .warnings
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn fleet_mode() {
+        let c = RefresherConfig::from_lookup(lookup(&[
+            ("LWA_SECRET_PREFIX", "spapi/lwa/sellers/"),
+            ("TOKEN_PARAMETER_PREFIX", "/spapi/lwa/sellers/"),
+            ("LWA_APP_SECRET_ID", "spapi/lwa/app"),
+            ("SSM_WRITE_TPS", "0"),
+        ]))
+        .unwrap();
+        match c.target {
+            RefresherTarget::Fleet(f) => {
+                assert_eq!(f.secret_prefix, "spapi/lwa/sellers/");
+                assert_eq!(f.parameter_prefix, "/spapi/lwa/sellers/");
+                assert_eq!(f.app_secret_id.as_deref(), Some("spapi/lwa/app"));
+                assert_eq!(
+                    (f.concurrency, f.write_tps, f.spread.as_secs()),
+                    (8, 0, 600)
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let e =
+            RefresherConfig::from_lookup(lookup(&[("LWA_SECRET_PREFIX", "spapi/")])).unwrap_err();
+        assert_eq!(e.variable, "TOKEN_PARAMETER_PREFIX");
+        let e = RefresherConfig::from_lookup(lookup(&[
+            ("LWA_SECRET_PREFIX", "spapi/"),
+            ("TOKEN_PARAMETER_PREFIX", "/spapi/"),
+            ("LWA_CREDENTIALS_SECRET_ID", "x"),
+        ]))
+        .unwrap_err();
+        assert!(e.to_string().contains("not both"), "{e}");
+        let e = RefresherConfig::from_lookup(lookup(&[
+            ("LWA_SECRET_PREFIX", "spapi/"),
+            ("TOKEN_PARAMETER_PREFIX", "spapi/"),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.variable, "TOKEN_PARAMETER_PREFIX");
+        let e = RefresherConfig::from_lookup(lookup(&[
+            ("LWA_SECRET_PREFIX", "spapi/"),
+            ("TOKEN_PARAMETER_PREFIX", "/spapi/"),
+            ("REFRESH_SPREAD_SECONDS", "1800"),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.variable, "REFRESH_SPREAD_SECONDS");
+        let r =
+            ReaderConfig::from_lookup(lookup(&[("TOKEN_PARAMETER_PREFIX", "/spapi/lwa/sellers/")]))
+                .unwrap();
+        assert_eq!(r.target, ReaderTarget::Fleet("/spapi/lwa/sellers/".into()));
+        let e = ReaderConfig::from_lookup(lookup(&[
+            ("TOKEN_PARAMETER_PREFIX", "/a/"),
+            ("TOKEN_PARAMETER_NAME", "/a/b"),
+        ]))
+        .unwrap_err();
+        assert!(e.to_string().contains("not both"));
+        let e = ReaderConfig::from_lookup(lookup(&[])).unwrap_err();
+        assert_eq!(e.variable, "TOKEN_PARAMETER_NAME");
     }
 }

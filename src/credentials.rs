@@ -16,7 +16,7 @@
 
 use crate::secret::{ClientSecret, RefreshToken};
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::fmt;
 
 /// Accepted key names per field, in order of preference. The first of each
@@ -72,23 +72,33 @@ impl Grant {
 pub struct RefreshTokenOrigin {
     /// Secret name or ARN the token was read from.
     pub secret_id: String,
-    /// The key the token was stored under (`refresh_token`, `SP_API_REFRESH_TOKEN`, …).
-    pub key: String,
+    /// The keys the token was stored under (`refresh_token`,
+    /// `SP_API_REFRESH_TOKEN`, …; more than one when aliases repeat it).
+    pub keys: Vec<String>,
     document: SecretString,
 }
 
 impl RefreshTokenOrigin {
-    /// The secret's JSON with the refresh token replaced by `new`; every other
-    /// field, and the key name, kept as they were.
+    /// The secret's JSON with the refresh token replaced by `new` under every
+    /// key that held it; every other field kept byte for byte (numbers too).
     pub fn rotated_document(&self, new: &RefreshToken) -> SecretString {
-        let mut map: Map<String, Value> =
-            serde_json::from_str(self.document.expose_secret().trim()).unwrap_or_default();
-        map.insert(
-            self.key.clone(),
-            Value::String(new.expose_secret().to_owned()),
-        );
-        SecretString::from(Value::Object(map).to_string())
+        use serde_json::value::RawValue;
+        let text = strip_bom(self.document.expose_secret());
+        let mut map: std::collections::BTreeMap<String, Box<RawValue>> =
+            serde_json::from_str(text).unwrap_or_default();
+        let value =
+            serde_json::value::to_raw_value(new.expose_secret()).expect("a string serializes");
+        for key in &self.keys {
+            map.insert(key.clone(), value.clone());
+        }
+        SecretString::from(serde_json::to_string(&map).expect("raw values serialize"))
     }
+}
+
+/// The text without surrounding whitespace and a leading byte-order mark
+/// (some editors add one).
+fn strip_bom(text: &str) -> &str {
+    text.trim().trim_start_matches('\u{feff}').trim()
 }
 
 /// Complete LWA credentials for one profile.
@@ -136,7 +146,7 @@ pub struct SecretDocument {
     secret_id: String,
     client_id: Option<String>,
     client_secret: Option<ClientSecret>,
-    refresh_token: Option<(String, RefreshToken)>,
+    refresh_token: Option<(Vec<String>, RefreshToken)>,
     scope: Option<String>,
     document: Option<SecretString>,
 }
@@ -153,7 +163,7 @@ impl SecretDocument {
             problem,
         };
         // Never show serde's message: it can quote the input.
-        let value: Value = serde_json::from_str(secret_string.trim())
+        let value: Value = serde_json::from_str(strip_bom(secret_string))
             .map_err(|_| err(format!("the SecretString is not JSON; {EXPECTED_SHAPE}")))?;
         let Value::Object(map) = value else {
             return Err(err(format!(
@@ -188,6 +198,28 @@ impl SecretDocument {
             }
             Ok(found)
         };
+        // A known key in another case is a typo, not an unknown extra field.
+        let all_keys = CLIENT_ID_KEYS
+            .iter()
+            .chain(CLIENT_SECRET_KEYS)
+            .chain(REFRESH_TOKEN_KEYS)
+            .chain(SCOPE_KEYS);
+        for key in map.keys() {
+            if all_keys.clone().any(|k| k == key) {
+                continue;
+            }
+            if let Some(known) = all_keys
+                .clone()
+                .find(|k| **k != key && k.eq_ignore_ascii_case(key))
+            {
+                if !map.contains_key(*known) {
+                    return Err(err(format!(
+                        "key `{}` is not a known key; key names are case-sensitive: rename it to `{known}`",
+                        key.escape_default()
+                    )));
+                }
+            }
+        }
         let client_id = field(CLIENT_ID_KEYS)?;
         if let Some((key, id)) = &client_id {
             if id.starts_with("amzn1.sellerapps.app.") {
@@ -219,7 +251,14 @@ impl SecretDocument {
             secret_id: secret_id.to_owned(),
             client_id: client_id.map(|(_, v)| v),
             client_secret: client_secret.map(|(_, v)| ClientSecret::new(v)),
-            refresh_token: refresh_token.map(|(k, v)| (k, RefreshToken::new(v))),
+            refresh_token: refresh_token.map(|(_, v)| {
+                let keys = REFRESH_TOKEN_KEYS
+                    .iter()
+                    .filter(|k| map.contains_key(**k))
+                    .map(|k| (*k).to_owned())
+                    .collect();
+                (keys, RefreshToken::new(v))
+            }),
             scope: scope.map(|(_, v)| v.split_whitespace().collect::<Vec<_>>().join(" ")),
             document: Some(SecretString::from(secret_string.to_owned())),
         })
@@ -262,11 +301,11 @@ impl SecretDocument {
             }
         };
         let (grant, origin) = match (self.refresh_token, self.scope) {
-            (Some((key, token)), None) => (
+            (Some((keys, token)), None) => (
                 Grant::RefreshToken(token),
                 Some(RefreshTokenOrigin {
                     secret_id: self.secret_id.clone(),
-                    key,
+                    keys,
                     document: self.document.unwrap_or_else(|| SecretString::from(String::new())),
                 }),
             ),
@@ -461,6 +500,31 @@ mod tests {
             v,
             serde_json::json!({"LWA_APP_ID":"id","LWA_CLIENT_SECRET":"S","SP_API_REFRESH_TOKEN":"Atzr|new","note":"x"})
         );
+    }
+
+    #[test]
+    fn rotation_updates_every_alias_and_keeps_numbers() {
+        let c = ok(
+            r#"{"refresh_token":"Atzr|old","SP_API_REFRESH_TOKEN":"Atzr|old","client_id":"id","client_secret":"S","merchant":123456789012345678901234567890}"#,
+        );
+        let doc = c
+            .refresh_token_origin
+            .unwrap()
+            .rotated_document(&RefreshToken::new("Atzr|new"));
+        let text = doc.expose_secret();
+        assert!(text.contains("123456789012345678901234567890"), "{text}");
+        let again = ok(text);
+        assert_eq!(refresh(&again), "Atzr|new");
+    }
+
+    #[test]
+    fn bom_and_key_case() {
+        let c = ok(
+            "\u{feff}{\"client_id\":\"id\",\"client_secret\":\"S\",\"refresh_token\":\"Atzr|R\"}",
+        );
+        assert_eq!(c.client_id, "id");
+        let m = bad(r#"{"Client_Id":"id","client_secret":"S","refresh_token":"Atzr|R"}"#);
+        assert!(m.contains("Client_Id") && m.contains("client_id"), "{m}");
     }
 
     #[test]

@@ -45,9 +45,13 @@ pub enum ServiceError {
     },
     /// LWA rotated the refresh token and the new one could not be saved.
     #[error(
-        "LWA returned a new refresh token but it could not be saved to secret `{secret_id}`: {detail}. \
-         The new access token was stored in `{parameter}`; the old refresh token may stop working, so fix \
-         the secret's permissions (secretsmanager:PutSecretValue) and force a refresh"
+        "LWA returned a new refresh token but it could not be saved to secret `{secret_id}` \
+         (PutSecretValue: {detail}). {}; the old refresh token may stop working, so fix the secret's \
+         permissions (secretsmanager:PutSecretValue) and force a refresh",
+        match store_failure {
+            None => format!("The new access token was stored in `{parameter}`"),
+            Some(f) => format!("The new access token could not be stored in `{parameter}` either ({f})"),
+        }
     )]
     RefreshTokenNotPersisted {
         /// Secret name or ARN.
@@ -56,10 +60,15 @@ pub enum ServiceError {
         parameter: String,
         /// AWS error code and message.
         detail: String,
+        /// Set when the access token could not be written either.
+        store_failure: Option<String>,
     },
     /// Reader: no stored token with enough time to live.
     #[error("{0}")]
     TokenUnavailable(String),
+    /// Fleet mode: at least one profile failed (after all were tried).
+    #[error("{0}")]
+    ProfilesFailed(String),
     /// The event is not one the function accepts.
     #[error("{0}")]
     InvalidEvent(String),
@@ -87,6 +96,7 @@ impl ServiceError {
             ServiceError::StoreFailed { .. } => "StoreFailed",
             ServiceError::RefreshTokenNotPersisted { .. } => "RefreshTokenNotPersisted",
             ServiceError::TokenUnavailable(_) => "TokenUnavailable",
+            ServiceError::ProfilesFailed(_) => "ProfilesFailed",
             ServiceError::InvalidEvent(_) => "InvalidEvent",
         }
     }
@@ -109,6 +119,12 @@ fn lwa_message(secret_id: &str, error: &LwaError, after_reread: bool) -> String 
             description,
             ..
         } => (*status, error.as_str(), description.as_deref().unwrap_or("no description")),
+        LwaError::Unavailable { attempts: 0, last } => {
+            return format!(
+                "no token request was made: the Lambda deadline left no time for one ({last}). Raise the \
+                 function's timeout (the template sets 30 s) so a request of LWA_TIMEOUT_MS fits. {LEFT_AS_IT_WAS}"
+            )
+        }
         LwaError::Unavailable { attempts, last } => {
             return format!(
                 "the LWA token endpoint did not give a token after {attempts} attempt(s); last: {last}. \

@@ -4,7 +4,9 @@
 //! the event, the request or the token.
 
 use crate::aws::{CredentialsSource, TokenStore};
+use crate::config::ReaderTarget;
 use crate::error::ServiceError;
+use crate::fleet::check_profile_name;
 use crate::lwa::TokenEndpoint;
 use crate::reader::{ReadError, Reader};
 use crate::refresh::{Profile, Reason, RefreshReport, Refresher};
@@ -35,17 +37,16 @@ pub fn parse_refresher_event(event: &Value) -> Result<RefreshCommand, ServiceErr
             kind(event)
         )));
     };
-    // EventBridge (rule or Scheduler "Scheduled Event") envelopes.
-    if map.contains_key("detail-type") && map.contains_key("source") {
-        return Ok(RefreshCommand { force: false });
-    }
+    // EventBridge (rule or Scheduler "Scheduled Event") envelopes carry
+    // their own fields; an `action` or `force` among them is still checked.
+    let envelope = map.contains_key("detail-type") && map.contains_key("source");
     if let Some(key) = map
         .keys()
-        .find(|k| !matches!(k.as_str(), "action" | "force"))
+        .find(|k| !envelope && !matches!(k.as_str(), "action" | "force"))
     {
         return Err(ServiceError::InvalidEvent(format!(
             "unknown field `{}` in the event; {ACCEPTED}",
-            key.escape_default()
+            short_text(key)
         )));
     }
     match map.get("action") {
@@ -151,15 +152,90 @@ where
     result
 }
 
+/// Handles one fleet-mode refresher invocation: the same events as the
+/// single profile (`force` refreshes every profile). Logs the summary (one
+/// line, every failure with its message), prints the EMF metrics line, and
+/// fails with `ProfilesFailed` when any profile failed.
+pub async fn handle_fleet<E: TokenEndpoint, S: TokenStore>(
+    secrets: &crate::aws::SecretsManagerSource,
+    endpoint: &E,
+    store: &S,
+    settings: &crate::fleet::FleetSettings,
+    event: &Value,
+    deadline: Instant,
+) -> Result<crate::fleet::FleetSummary, ServiceError> {
+    let command = match parse_refresher_event(event) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error_type = e.error_type(), error = %e, "invalid event");
+            return Err(e);
+        }
+    };
+    let started = StdInstant::now();
+    let paced = crate::fleet::PacedStore::new(store, settings.write_tps);
+    let summary = match crate::fleet::run_fleet(
+        secrets,
+        endpoint,
+        &paced,
+        settings,
+        command.force,
+        deadline,
+    )
+    .await
+    {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error_type = e.error_type(), error = %e, "fleet run failed before any profile");
+            return Err(e);
+        }
+    };
+    let function =
+        std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "token-refresher".into());
+    println!(
+        "{}",
+        crate::fleet::emf_line(&summary, &function, OffsetDateTime::now_utc())
+    );
+    let json = serde_json::to_string(&summary).expect("serializes");
+    match summary.error() {
+        None => {
+            tracing::info!(
+                summary = %json,
+                refreshed = summary.refreshed,
+                skipped = summary.skipped,
+                failed = summary.failed,
+                deferred = summary.deferred,
+                duration_ms = started.elapsed().as_millis() as u64,
+                "fleet run finished"
+            );
+            Ok(summary)
+        }
+        Some(e) => {
+            tracing::error!(
+                summary = %json,
+                refreshed = summary.refreshed,
+                skipped = summary.skipped,
+                failed = summary.failed,
+                deferred = summary.deferred,
+                duration_ms = started.elapsed().as_millis() as u64,
+                error_type = e.error_type(),
+                "fleet run finished"
+            );
+            Err(e)
+        }
+    }
+}
+
 /// Handles one reader invocation: a function URL request (answered as HTTP)
-/// or a direct invoke (answered with the token object or an error).
+/// or a direct invoke (answered with the token object or an error). In
+/// fleet mode the profile comes from `?profile=` or `"profile"`.
 pub async fn handle_reader<S: TokenStore>(
     reader: &Reader<S>,
+    target: &ReaderTarget,
     event: Value,
 ) -> Result<Value, ServiceError> {
     let started = StdInstant::now();
     if is_function_url_event(&event) {
-        let response = handle_url_request(reader, &event).await;
+        let response = handle_url_request(reader, target, &event).await;
         tracing::info!(
             kind = "function_url",
             status = response.status_code,
@@ -168,7 +244,7 @@ pub async fn handle_reader<S: TokenStore>(
         );
         return Ok(serde_json::to_value(response).expect("a response serializes"));
     }
-    let result = handle_direct(reader, &event).await;
+    let result = handle_direct(reader, target, &event).await;
     match &result {
         Ok((fingerprint, cached, expires_in, _)) => tracing::info!(
             kind = "direct",
@@ -178,9 +254,12 @@ pub async fn handle_reader<S: TokenStore>(
             handler_us = started.elapsed().as_micros() as u64,
             "token request served"
         ),
-        Err(e) => {
-            tracing::error!(kind = "direct", error_type = e.error_type(), error = %e, "token request failed")
-        }
+        Err(e) => tracing::error!(
+            kind = "direct",
+            error_type = e.error_type(),
+            error = %e,
+            "token request failed"
+        ),
     }
     result.map(|(_, _, _, v)| v)
 }
@@ -192,21 +271,44 @@ fn is_function_url_event(event: &Value) -> bool {
         .is_some_and(Value::is_object)
 }
 
+/// The parameter a request is for: the single one, or the fleet prefix +
+/// a checked profile name. `Err` says what is wrong with the profile.
+fn resolve_parameter(target: &ReaderTarget, profile: Option<&str>) -> Result<String, String> {
+    match (target, profile) {
+        (ReaderTarget::Single(parameter), None) => Ok(parameter.clone()),
+        (ReaderTarget::Single(_), Some(_)) => Err(
+            "this token-reader serves one token (TOKEN_PARAMETER_NAME); remove `profile`".to_owned(),
+        ),
+        (ReaderTarget::Fleet(_), None) => Err(
+            "this token-reader serves a fleet: name the profile (`profile` in the event, or ?profile= in the URL)"
+                .to_owned(),
+        ),
+        (ReaderTarget::Fleet(prefix), Some(name)) => {
+            check_profile_name(name)?;
+            Ok(format!("{prefix}{name}"))
+        }
+    }
+}
+
 async fn handle_direct<S: TokenStore>(
     reader: &Reader<S>,
+    target: &ReaderTarget,
     event: &Value,
 ) -> Result<(String, bool, i64, Value), ServiceError> {
-    const ACCEPTED: &str = "expected {} or {\"action\":\"get\"}";
+    const ACCEPTED: &str = "expected {}, {\"action\":\"get\"} or, in fleet mode, {\"action\":\"get\",\"profile\":\"…\"}";
     let Value::Object(map) = event else {
         return Err(ServiceError::InvalidEvent(format!(
             "the event is {}, not a JSON object; {ACCEPTED}",
             kind(event)
         )));
     };
-    if let Some(key) = map.keys().find(|k| k.as_str() != "action") {
+    if let Some(key) = map
+        .keys()
+        .find(|k| !matches!(k.as_str(), "action" | "profile"))
+    {
         return Err(ServiceError::InvalidEvent(format!(
             "unknown field `{}` in the event; {ACCEPTED}",
-            key.escape_default()
+            short_text(key)
         )));
     }
     match map.get("action") {
@@ -219,7 +321,18 @@ async fn handle_direct<S: TokenStore>(
             )))
         }
     }
-    match reader.get(OffsetDateTime::now_utc()).await {
+    let profile = match map.get("profile") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(p)) => Some(p.as_str()),
+        Some(other) => {
+            return Err(ServiceError::InvalidEvent(format!(
+                "profile must be a string, not {}",
+                short_json(other)
+            )))
+        }
+    };
+    let parameter = resolve_parameter(target, profile).map_err(ServiceError::InvalidEvent)?;
+    match reader.get(&parameter, OffsetDateTime::now_utc()).await {
         Ok((answer, cached)) => {
             let fingerprint = crate::secret::fingerprint(&answer.access_token);
             let expires_in = answer.expires_in;
@@ -232,17 +345,32 @@ async fn handle_direct<S: TokenStore>(
         }
         Err(ReadError::Unavailable(m)) => Err(ServiceError::TokenUnavailable(m)),
         Err(ReadError::Upstream(detail)) => {
-            tracing::error!(parameter = %reader.parameter(), detail = %detail, "could not read the token parameter");
+            tracing::error!(parameter = %parameter, detail = %detail, "could not read the token parameter");
             Err(ServiceError::TokenUnavailable(format!(
-                "could not read parameter `{}` from SSM; the token-reader's log has the AWS error",
-                reader.parameter()
+                "could not read parameter `{parameter}` from SSM; the token-reader's log has the AWS error"
             )))
         }
     }
 }
 
+/// The `profile` query parameter of a function URL request.
+fn query_profile(event: &Value) -> Option<String> {
+    if let Some(p) = event
+        .pointer("/queryStringParameters/profile")
+        .and_then(Value::as_str)
+    {
+        return Some(p.to_owned());
+    }
+    let raw = event.get("rawQueryString").and_then(Value::as_str)?;
+    raw.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (k == "profile").then(|| v.to_owned())
+    })
+}
+
 async fn handle_url_request<S: TokenStore>(
     reader: &Reader<S>,
+    target: &ReaderTarget,
     event: &Value,
 ) -> LambdaFunctionUrlResponse {
     let method = event
@@ -259,7 +387,16 @@ async fn handle_url_request<S: TokenStore>(
             .insert("allow", HeaderValue::from_static("GET"));
         return response;
     }
-    match reader.get(OffsetDateTime::now_utc()).await {
+    let parameter = match resolve_parameter(target, query_profile(event).as_deref()) {
+        Ok(p) => p,
+        Err(message) => {
+            return http_response(
+                400,
+                &json!({"error": "invalid_profile", "message": message}),
+            )
+        }
+    };
+    match reader.get(&parameter, OffsetDateTime::now_utc()).await {
         Ok((answer, _)) => http_response(200, &serde_json::to_value(answer).expect("serializes")),
         Err(ReadError::Unavailable(message)) => {
             tracing::error!(error_type = "TokenUnavailable", error = %message, "no usable token");
@@ -269,7 +406,7 @@ async fn handle_url_request<S: TokenStore>(
             )
         }
         Err(ReadError::Upstream(detail)) => {
-            tracing::error!(parameter = %reader.parameter(), detail = %detail, "could not read the token parameter");
+            tracing::error!(parameter = %parameter, detail = %detail, "could not read the token parameter");
             http_response(502, &json!({"error": "upstream_unavailable"}))
         }
     }
@@ -295,6 +432,11 @@ fn kind(v: &Value) -> &'static str {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     }
+}
+
+/// A caller-supplied text as shown in a message: escaped, at most 60 characters.
+fn short_text(t: &str) -> String {
+    short_json(&Value::String(t.to_owned()))
 }
 
 fn short_json(v: &Value) -> String {

@@ -14,6 +14,7 @@ pub mod aws;
 pub mod config;
 pub mod credentials;
 pub mod error;
+pub mod fleet;
 pub mod handler;
 pub mod lwa;
 pub mod reader;

@@ -15,7 +15,7 @@
 //! rejections (`invalid_grant`, `invalid_client`, …) are not retried here.
 
 use crate::credentials::{Credentials, Grant};
-use crate::secret::{AccessToken, RefreshToken};
+use crate::secret::{redact, AccessToken, RefreshToken};
 use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::Url;
 use std::sync::OnceLock;
@@ -36,6 +36,10 @@ const BACKOFF_CAP: Duration = Duration::from_secs(4);
 /// An attempt with less time than this before the deadline is not started.
 const MIN_ATTEMPT: Duration = Duration::from_millis(250);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// The most of an answer's body that is read.
+const MAX_BODY: usize = 64 * 1024;
+/// The longest `expires_in` accepted (LWA says 3600 today).
+const MAX_EXPIRES_IN: u64 = 86_400;
 
 /// A successful answer of the token endpoint.
 pub struct TokenResponse {
@@ -146,6 +150,17 @@ pub trait TokenEndpoint {
     ) -> Result<TokenResponse, LwaError>;
 }
 
+impl<T: TokenEndpoint + ?Sized> TokenEndpoint for &T {
+    async fn request_token(
+        &self,
+        credentials: &Credentials,
+        deadline: Instant,
+        stats: &mut ExchangeStats,
+    ) -> Result<TokenResponse, LwaError> {
+        (**self).request_token(credentials, deadline, stats).await
+    }
+}
+
 /// The reqwest-based client. The HTTP client (TLS roots and all) is built on
 /// first use, not at cold start.
 pub struct LwaClient {
@@ -201,6 +216,7 @@ impl LwaClient {
         form.push(("client_id", &credentials.client_id));
         form.push(("client_secret", credentials.client_secret.expose_secret()));
 
+        let known: Vec<&str> = form.iter().map(|(_, v)| *v).collect();
         let requested_at = OffsetDateTime::now_utc();
         let started = Instant::now();
         stats.requests += 1;
@@ -214,8 +230,19 @@ impl LwaClient {
                 .await?;
             let status = response.status().as_u16();
             let headers = response.headers().clone();
-            let body = response.bytes().await?;
-            Ok::<_, reqwest::Error>((status, headers, body))
+            // LWA's answers are a few hundred bytes; never buffer more than
+            // MAX_BODY of whatever else answers.
+            let mut response = response;
+            let mut body = Vec::new();
+            let mut truncated = false;
+            while let Some(chunk) = response.chunk().await? {
+                if body.len() + chunk.len() > MAX_BODY {
+                    truncated = true;
+                    break;
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok::<_, reqwest::Error>((status, headers, body, truncated))
         };
         let outcome = tokio::time::timeout(budget, sent).await;
         stats.latency += started.elapsed();
@@ -225,10 +252,19 @@ impl LwaClient {
                 retry_after: None,
             },
             Ok(Err(e)) => Attempt::Retry {
-                why: describe_transport_error(&e, budget),
+                why: redact(&describe_transport_error(&e, budget), &known),
                 retry_after: None,
             },
-            Ok(Ok((status, headers, body))) => classify(status, &headers, &body, requested_at),
+            Ok(Ok((status, headers, _, true))) => Attempt::Retry {
+                why: format!(
+                    "HTTP {status} with a {} body over {MAX_BODY} bytes",
+                    content_type(&headers)
+                ),
+                retry_after: None,
+            },
+            Ok(Ok((status, headers, body, false))) => {
+                classify(status, &headers, &body, requested_at, &known)
+            }
         }
     }
 }
@@ -344,56 +380,84 @@ fn short(s: &str) -> String {
     format!("{}…", &s[..end])
 }
 
-/// Turns one HTTP answer into a result or a reason to retry.
+/// Turns one HTTP answer into a result or a reason to retry. `known` are the
+/// values sent (secrets among them): LWA's text is scrubbed of them.
 fn classify(
     status: u16,
     headers: &HeaderMap,
     body: &[u8],
     requested_at: OffsetDateTime,
+    known: &[&str],
 ) -> Attempt {
+    let clean = |t: &str| short(&redact(t, known));
     let json: Option<serde_json::Map<String, serde_json::Value>> =
         serde_json::from_slice(body).ok();
     if status == 200 {
-        return Attempt::Done(parse_token(json, requested_at));
+        return Attempt::Done(parse_token(json, requested_at, &clean));
     }
-    let oauth_error = json.as_ref().and_then(|m| {
-        let error = m.get("error")?.as_str()?.trim().to_owned();
-        let description = m
-            .get("error_description")
+    // A wrong path: retrying cannot help.
+    if status == 404 || status == 405 {
+        return Attempt::Done(Err(LwaError::Rejected {
+            code: LwaErrorCode::InvalidRequest,
+            error: if status == 404 {
+                "not_found"
+            } else {
+                "method_not_allowed"
+            }
+            .to_owned(),
+            description: Some(format!(
+                "the URL is not a token endpoint: check that LWA_TOKEN_URL is {}",
+                crate::config::DEFAULT_TOKEN_URL
+            )),
+            status,
+        }));
+    }
+    let error_field = json.as_ref().and_then(|m| m.get("error"));
+    let oauth_error = error_field.and_then(|e| e.as_str()).map(|error| {
+        let description = json
+            .as_ref()
+            .and_then(|m| m.get("error_description"))
             .and_then(|d| d.as_str())
-            .map(short)
+            .map(&clean)
             .filter(|d| !d.is_empty());
-        Some((error, description))
+        (clean(error.trim()), description)
     });
     let retryable = status == 429 || status >= 500;
     match oauth_error {
         Some((error, description)) if !retryable && (400..500).contains(&status) => {
             Attempt::Done(Err(LwaError::Rejected {
                 code: LwaErrorCode::parse(&error),
-                error: short(&error),
+                error,
                 description,
                 status,
             }))
         }
         Some((error, description)) => Attempt::Retry {
             why: format!(
-                "HTTP {status} {}{}",
-                short(&error),
+                "HTTP {status} {error}{}",
                 description.map(|d| format!(" ({d})")).unwrap_or_default()
             ),
             retry_after: retry_after(headers),
         },
         None => {
-            let what = if json.is_some() {
-                format!("a {} body without an `error` field", content_type(headers))
-            } else {
-                format!("a {} body (not JSON)", content_type(headers))
+            let what = match (&json, error_field) {
+                (Some(_), Some(_)) => {
+                    format!(
+                        "a {} body whose `error` is not a string",
+                        content_type(headers)
+                    )
+                }
+                (Some(_), None) => {
+                    format!("a {} body without an `error` field", content_type(headers))
+                }
+                (None, _) if body.is_empty() => "an empty body".to_owned(),
+                (None, _) => format!("a {} body (not JSON)", content_type(headers)),
             };
             let why = if (300..400).contains(&status) {
                 let location = headers
                     .get(reqwest::header::LOCATION)
                     .and_then(|v| v.to_str().ok())
-                    .map(|l| format!(" to {}", short(l)))
+                    .map(|l| format!(" to {}", clean(l.split('?').next().unwrap_or_default())))
                     .unwrap_or_default();
                 format!("HTTP {status}: a redirect{location}, which is not followed; check LWA_TOKEN_URL")
             } else {
@@ -410,17 +474,19 @@ fn classify(
 fn parse_token(
     json: Option<serde_json::Map<String, serde_json::Value>>,
     requested_at: OffsetDateTime,
+    clean: &dyn Fn(&str) -> String,
 ) -> Result<TokenResponse, LwaError> {
     let malformed = |problem: &str| LwaError::Malformed {
         status: 200,
         problem: problem.to_owned(),
     };
     let map = json.ok_or_else(|| malformed("the body is not a JSON object"))?;
-    if let Some(error) = map.get("error").and_then(|e| e.as_str()) {
-        return Err(malformed(&format!(
-            "the body carries error `{}`",
-            short(error)
-        )));
+    if let Some(error) = map.get("error") {
+        let shown = error
+            .as_str()
+            .map(clean)
+            .unwrap_or_else(|| "(not a string)".into());
+        return Err(malformed(&format!("the body carries error `{shown}`")));
     }
     let access_token = match map.get("access_token") {
         Some(serde_json::Value::String(s)) if !s.trim().is_empty() => s.trim().to_owned(),
@@ -433,25 +499,35 @@ fn parse_token(
             "access_token is longer than the 2048 bytes LWA documents",
         ));
     }
+    if !access_token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(malformed(
+            "access_token contains spaces or control characters, so it cannot be sent in a header",
+        ));
+    }
     let expires_in = match map.get("expires_in") {
         Some(v) => v
             .as_u64()
             .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-            .filter(|n| *n > 0)
-            .ok_or_else(|| malformed("expires_in is not a positive whole number of seconds"))?,
+            .filter(|n| (1..=MAX_EXPIRES_IN).contains(n))
+            .ok_or_else(|| {
+                malformed(&format!(
+                    "expires_in is not a whole number of seconds from 1 to {MAX_EXPIRES_IN}"
+                ))
+            })?,
         None => return Err(malformed("expires_in is missing")),
     };
-    let token_type = map
-        .get("token_type")
-        .and_then(|t| t.as_str())
-        .map(|t| t.trim().to_ascii_lowercase())
-        .filter(|t| !t.is_empty())
-        .unwrap_or_else(|| "bearer".to_owned());
+    let token_type = match map.get("token_type") {
+        None | Some(serde_json::Value::Null) => "bearer".to_owned(),
+        Some(serde_json::Value::String(t)) if t.trim().eq_ignore_ascii_case("bearer") => {
+            "bearer".to_owned()
+        }
+        Some(_) => return Err(malformed("token_type is not `bearer`")),
+    };
     let refresh_token = map
         .get("refresh_token")
         .and_then(|t| t.as_str())
         .map(str::trim)
-        .filter(|t| !t.is_empty())
+        .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_graphic()))
         .map(RefreshToken::new);
     Ok(TokenResponse {
         access_token: AccessToken::new(access_token),
@@ -478,6 +554,7 @@ mod tests {
             &headers(ct),
             body.as_bytes(),
             OffsetDateTime::now_utc(),
+            &["S3CRET"],
         )
     }
 
@@ -581,6 +658,74 @@ mod tests {
                 ),
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn echoed_secrets_are_scrubbed() {
+        let body = r#"{"error":"invalid_request","error_description":"bad client_secret=S3CRET refresh_token=Atzr|abc"}"#;
+        match run(400, "application/json", body) {
+            Attempt::Done(Err(e)) => {
+                let shown = e.to_string();
+                assert!(
+                    !shown.contains("S3CRET") && !shown.contains("Atzr|abc"),
+                    "{shown}"
+                );
+            }
+            _ => panic!("expected a rejection"),
+        }
+        match run(
+            500,
+            "application/json",
+            r#"{"error":"server_error","error_description":"S3CRET"}"#,
+        ) {
+            Attempt::Retry { why, .. } => assert!(!why.contains("S3CRET"), "{why}"),
+            _ => panic!("expected a retry"),
+        }
+    }
+
+    #[test]
+    fn wrong_paths_are_final_and_point_at_the_url() {
+        for (status, body) in [
+            (404, "<html>nope</html>"),
+            (404, r#"{"error":"not_found"}"#),
+            (405, ""),
+        ] {
+            match run(status, "text/html", body) {
+                Attempt::Done(Err(LwaError::Rejected { description, .. })) => {
+                    let d = description.unwrap_or_default();
+                    assert!(
+                        d.contains("LWA_TOKEN_URL") || body.contains("not_found"),
+                        "{d}"
+                    );
+                }
+                _ => panic!("{status}: expected a final rejection"),
+            }
+        }
+    }
+
+    #[test]
+    fn unusable_tokens_are_malformed() {
+        for bad in [
+            r#"{"access_token":"Atza|A","expires_in":18446744073709551615}"#,
+            r#"{"access_token":"Atza|A","expires_in":86401}"#,
+            r#"{"access_token":"Atza|A
+B","expires_in":3600}"#,
+            r#"{"access_token":"Atza|A","token_type":"mac","expires_in":3600}"#,
+            r#"{"access_token":"Atza|A","token_type":7,"expires_in":3600}"#,
+            r#"{"error":400}"#,
+        ] {
+            assert!(
+                matches!(
+                    run(200, "application/json", bad),
+                    Attempt::Done(Err(LwaError::Malformed { .. }))
+                ),
+                "{bad}"
+            );
+        }
+        match run(400, "application/json", r#"{"error":400}"#) {
+            Attempt::Retry { why, .. } => assert!(why.contains("not a string"), "{why}"),
+            _ => panic!("expected a retry"),
         }
     }
 

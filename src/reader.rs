@@ -9,6 +9,7 @@
 use crate::aws::{TokenLoadError, TokenStore};
 use crate::token::{rfc3339, StoredToken};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -55,43 +56,41 @@ struct Cached {
     fetched_at: OffsetDateTime,
 }
 
-/// The reader use case over a [`TokenStore`].
+/// The reader use case over a [`TokenStore`]. One cache entry per
+/// parameter (fleet mode serves many).
 pub struct Reader<S> {
     store: S,
-    parameter: String,
     cache_ttl: Duration,
     min_validity: Duration,
-    cache: Mutex<Option<Cached>>,
+    cache: Mutex<HashMap<String, Cached>>,
 }
 
 impl<S: TokenStore> Reader<S> {
-    /// A reader of `parameter` with the cache age and validity floor of
+    /// A reader with the cache age and validity floor of
     /// [`crate::config::ReaderConfig`].
-    pub fn new(store: S, parameter: String, cache_ttl: Duration, min_validity: Duration) -> Self {
+    pub fn new(store: S, cache_ttl: Duration, min_validity: Duration) -> Self {
         Self {
             store,
-            parameter,
             cache_ttl,
             min_validity,
-            cache: Mutex::new(None),
+            cache: Mutex::new(HashMap::new()),
         }
-    }
-
-    /// The parameter this reader serves.
-    pub fn parameter(&self) -> &str {
-        &self.parameter
     }
 
     fn usable(&self, token: &StoredToken, now: OffsetDateTime) -> bool {
         token.seconds_left(now) > self.min_validity.as_secs() as i64
     }
 
-    /// The token at `now`, from memory when fresh enough, else from SSM.
-    /// Returns `(answer, served_from_memory)`.
-    pub async fn get(&self, now: OffsetDateTime) -> Result<(TokenAnswer, bool), ReadError> {
+    /// The token of `parameter` at `now`, from memory when fresh enough,
+    /// else from SSM. Returns `(answer, served_from_memory)`.
+    pub async fn get(
+        &self,
+        parameter: &str,
+        now: OffsetDateTime,
+    ) -> Result<(TokenAnswer, bool), ReadError> {
         {
             let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(c) = cache.as_ref() {
+            if let Some(c) = cache.get(parameter) {
                 let age = now - c.fetched_at;
                 if age >= time::Duration::ZERO && age < self.cache_ttl && self.usable(&c.token, now)
                 {
@@ -99,21 +98,19 @@ impl<S: TokenStore> Reader<S> {
                 }
             }
         }
-        let token = match self.store.load(&self.parameter).await {
+        let token = match self.store.load(parameter).await {
             Ok(Some(token)) => token,
             Ok(None) => {
                 return Err(ReadError::Unavailable(format!(
-                "parameter `{}` does not exist: the token-refresher has not stored a token yet; \
-                     check that it is scheduled and look at its logs",
-                self.parameter
-            )))
+                    "parameter `{parameter}` does not exist: the token-refresher has not stored a token yet; \
+                     check that it is scheduled and look at its logs"
+                )))
             }
             Err(TokenLoadError::Malformed(why)) => {
                 return Err(ReadError::Unavailable(format!(
-                "parameter `{}` is unreadable ({why}); force a refresh with the token-refresher \
-                     ({{\"action\":\"refresh\",\"force\":true}}), which rewrites it",
-                self.parameter
-            )))
+                    "parameter `{parameter}` is unreadable ({why}); force a refresh with the token-refresher \
+                     ({{\"action\":\"refresh\",\"force\":true}}), which rewrites it"
+                )))
             }
             Err(TokenLoadError::Unavailable(detail)) => return Err(ReadError::Upstream(detail)),
         };
@@ -129,17 +126,19 @@ impl<S: TokenStore> Reader<S> {
                 )
             };
             return Err(ReadError::Unavailable(format!(
-                "the token in parameter `{}` {state}; it was issued at {} and has not been refreshed since: \
-                 look at the token-refresher's errors and logs",
-                self.parameter,
+                "the token in parameter `{parameter}` {state}; it was issued at {} and has not been refreshed \
+                 since: look at the token-refresher's errors and logs",
                 rfc3339(token.issued_at)
             )));
         }
         let served = answer(&token, now);
-        *self.cache.lock().unwrap_or_else(|p| p.into_inner()) = Some(Cached {
-            token,
-            fetched_at: now,
-        });
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(
+            parameter.to_owned(),
+            Cached {
+                token,
+                fetched_at: now,
+            },
+        );
         Ok((served, false))
     }
 }
@@ -164,12 +163,16 @@ mod tests {
         value: RefCell<Result<Option<StoredToken>, TokenLoadError>>,
         reads: RefCell<u32>,
     }
-    impl TokenStore for &FakeStore {
+    impl TokenStore for FakeStore {
         async fn load(&self, _parameter: &str) -> Result<Option<StoredToken>, TokenLoadError> {
             *self.reads.borrow_mut() += 1;
             self.value.borrow().clone()
         }
-        async fn save(&self, _parameter: &str, _token: &StoredToken) -> Result<(), String> {
+        async fn save(
+            &self,
+            _parameter: &str,
+            _token: &StoredToken,
+        ) -> Result<(), crate::aws::SaveError> {
             unreachable!("the reader never writes")
         }
     }
@@ -186,12 +189,7 @@ mod tests {
         }
     }
     fn reader(s: &FakeStore) -> Reader<&FakeStore> {
-        Reader::new(
-            s,
-            "/p".into(),
-            Duration::from_secs(60),
-            Duration::from_secs(300),
-        )
+        Reader::new(s, Duration::from_secs(60), Duration::from_secs(300))
     }
     fn secs(n: i64) -> time::Duration {
         time::Duration::seconds(n)
@@ -201,17 +199,17 @@ mod tests {
     async fn serves_from_memory_within_the_cache_age() {
         let s = store(Ok(Some(token(3600))));
         let r = reader(&s);
-        let (a, cached) = r.get(T0).await.unwrap();
+        let (a, cached) = r.get("/p", T0).await.unwrap();
         assert!(!cached);
         assert_eq!((a.expires_in, a.access_token.as_str()), (3600, "Atza|T"));
-        let (a, cached) = r.get(T0 + secs(59)).await.unwrap();
+        let (a, cached) = r.get("/p", T0 + secs(59)).await.unwrap();
         assert!(cached);
         assert_eq!(
             a.expires_in, 3541,
             "seconds left at the moment of answering"
         );
         assert_eq!(*s.reads.borrow(), 1);
-        let (_, cached) = r.get(T0 + secs(60)).await.unwrap();
+        let (_, cached) = r.get("/p", T0 + secs(60)).await.unwrap();
         assert!(!cached, "read again once the cache age is reached");
         assert_eq!(*s.reads.borrow(), 2);
     }
@@ -220,12 +218,12 @@ mod tests {
     async fn rereads_when_the_cached_token_nears_the_floor() {
         let s = store(Ok(Some(token(330))));
         let r = reader(&s);
-        r.get(T0).await.unwrap();
+        r.get("/p", T0).await.unwrap();
         // 29 s later: 301 s left, still above the floor.
-        assert!(r.get(T0 + secs(29)).await.unwrap().1);
+        assert!(r.get("/p", T0 + secs(29)).await.unwrap().1);
         // 31 s later: 299 s left: not served from memory; SSM still has the
         // old token, so it is refused.
-        let e = r.get(T0 + secs(31)).await.unwrap_err();
+        let e = r.get("/p", T0 + secs(31)).await.unwrap_err();
         assert_eq!(*s.reads.borrow(), 2);
         match e {
             ReadError::Unavailable(m) => assert!(
@@ -241,7 +239,7 @@ mod tests {
             T0 + secs(31),
             3600,
         )));
-        let (a, cached) = r.get(T0 + secs(32)).await.unwrap();
+        let (a, cached) = r.get("/p", T0 + secs(32)).await.unwrap();
         assert!(!cached);
         assert_eq!(a.access_token, "Atza|N");
     }
@@ -258,7 +256,7 @@ mod tests {
         ];
         for (s, needle) in cases {
             let r = reader(&s);
-            match r.get(T0 + secs(200)).await.unwrap_err() {
+            match r.get("/p", T0 + secs(200)).await.unwrap_err() {
                 ReadError::Unavailable(m) => assert!(m.contains(needle), "{m}"),
                 other => panic!("{other:?}"),
             }
@@ -267,7 +265,7 @@ mod tests {
             "AccessDeniedException: no".into(),
         )));
         assert!(matches!(
-            reader(&s).get(T0).await,
+            reader(&s).get("/p", T0).await,
             Err(ReadError::Upstream(_))
         ));
     }

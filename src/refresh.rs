@@ -7,6 +7,8 @@
 //! stored token; on `invalid_client` the secret is read again once and the
 //! request retried once (a rotated client secret reaches a warm function).
 
+#[cfg(test)]
+use crate::aws::SaveError;
 use crate::aws::{CredentialsLoadError, CredentialsSource, TokenLoadError, TokenStore};
 use crate::credentials::Grant;
 use crate::error::ServiceError;
@@ -108,19 +110,40 @@ impl<C: CredentialsSource, E: TokenEndpoint, S: TokenStore> Refresher<C, E, S> {
         Option<Reason>,
     ) {
         let mut stats = ExchangeStats::default();
-        let reason = if force {
-            Reason::Forced
+        let loaded = if force {
+            Ok(None)
         } else {
             let started = Instant::now();
             let loaded = self.store.load(&profile.parameter_name).await;
             stats.aws_latency += started.elapsed();
+            loaded
+        };
+        let (result, reason) = self
+            .refresh_with(profile, loaded, force, self.margin, deadline, &mut stats)
+            .await;
+        (result, stats, reason)
+    }
+
+    /// Like [`Refresher::refresh`] with the stored token already read (fleet
+    /// mode reads them in batches) and this profile's own `margin`.
+    pub async fn refresh_with(
+        &self,
+        profile: &Profile,
+        loaded: Result<Option<StoredToken>, TokenLoadError>,
+        force: bool,
+        margin: Duration,
+        deadline: Instant,
+        stats: &mut ExchangeStats,
+    ) -> (Result<RefreshReport, ServiceError>, Option<Reason>) {
+        let reason = if force {
+            Reason::Forced
+        } else {
             match loaded {
                 Ok(Some(token)) => {
                     let now = OffsetDateTime::now_utc();
                     let left = token.seconds_left(now);
-                    if left > self.margin.as_secs() as i64 {
-                        let report = report(Outcome::Skipped, profile, &token, now);
-                        return (Ok(report), stats, None);
+                    if left > margin.as_secs() as i64 {
+                        return (Ok(report(Outcome::Skipped, profile, &token, now)), None);
                     }
                     Reason::Due(left)
                 }
@@ -130,8 +153,8 @@ impl<C: CredentialsSource, E: TokenEndpoint, S: TokenStore> Refresher<C, E, S> {
                 }
             }
         };
-        let result = self.refresh_now(profile, deadline, &mut stats).await;
-        (result, stats, Some(reason))
+        let result = self.refresh_now(profile, deadline, stats).await;
+        (result, Some(reason))
     }
 
     async fn load_credentials(
@@ -201,13 +224,7 @@ impl<C: CredentialsSource, E: TokenEndpoint, S: TokenStore> Refresher<C, E, S> {
                     Ok(()) => {
                         tracing::info!(secret_id = %origin.secret_id, "saved the rotated refresh token")
                     }
-                    Err(detail) => {
-                        not_persisted = Some(ServiceError::RefreshTokenNotPersisted {
-                            secret_id: origin.secret_id.clone(),
-                            parameter: profile.parameter_name.clone(),
-                            detail,
-                        })
-                    }
+                    Err(detail) => not_persisted = Some((origin.secret_id.clone(), detail)),
                 }
             }
         }
@@ -221,12 +238,22 @@ impl<C: CredentialsSource, E: TokenEndpoint, S: TokenStore> Refresher<C, E, S> {
         let started = Instant::now();
         let saved = self.store.save(&profile.parameter_name, &token).await;
         stats.aws_latency += started.elapsed();
-        saved.map_err(|detail| ServiceError::StoreFailed {
-            parameter: profile.parameter_name.clone(),
-            detail,
-        })?;
-        if let Some(e) = not_persisted {
-            return Err(e);
+        match (saved, not_persisted) {
+            (Ok(()), None) => {}
+            (saved, Some((secret_id, detail))) => {
+                return Err(ServiceError::RefreshTokenNotPersisted {
+                    secret_id,
+                    parameter: profile.parameter_name.clone(),
+                    detail,
+                    store_failure: saved.err().map(|e| e.message),
+                })
+            }
+            (Err(e), None) => {
+                return Err(ServiceError::StoreFailed {
+                    parameter: profile.parameter_name.clone(),
+                    detail: e.message,
+                })
+            }
         }
         Ok(report(
             Outcome::Refreshed,
@@ -268,7 +295,7 @@ mod tests {
         saved: RefCell<Vec<String>>,
         fail_save: bool,
     }
-    impl CredentialsSource for &FakeSecrets {
+    impl CredentialsSource for FakeSecrets {
         async fn load(&self, secret_id: &str) -> Result<Credentials, CredentialsLoadError> {
             *self.loads.borrow_mut() += 1;
             let mut docs = self.documents.borrow_mut();
@@ -302,7 +329,7 @@ mod tests {
         answers: RefCell<VecDeque<Scripted>>,
         seen_secrets: RefCell<Vec<String>>,
     }
-    impl TokenEndpoint for &FakeLwa {
+    impl TokenEndpoint for FakeLwa {
         async fn request_token(
             &self,
             credentials: &Credentials,
@@ -335,14 +362,14 @@ mod tests {
         fail_save: bool,
         saves: RefCell<u32>,
     }
-    impl TokenStore for &FakeStore {
+    impl TokenStore for FakeStore {
         async fn load(&self, _parameter: &str) -> Result<Option<StoredToken>, TokenLoadError> {
             if self.malformed {
                 return Err(TokenLoadError::Malformed("not JSON".into()));
             }
             Ok(self.value.borrow().clone())
         }
-        async fn save(&self, _parameter: &str, token: &StoredToken) -> Result<(), String> {
+        async fn save(&self, _parameter: &str, token: &StoredToken) -> Result<(), SaveError> {
             *self.saves.borrow_mut() += 1;
             if self.fail_save {
                 return Err("AccessDeniedException: denied".into());

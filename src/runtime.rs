@@ -4,8 +4,8 @@
 //! init error (`/runtime/init/error`) and ends the process.
 
 use crate::aws::{LazySdkConfig, SecretsManagerSource, SsmTokenStore};
-use crate::config::{ConfigError, ReaderConfig, RefresherConfig};
-use crate::handler::{deadline_instant, handle_reader, handle_refresher};
+use crate::config::{ConfigError, ReaderConfig, RefresherConfig, RefresherTarget};
+use crate::handler::{deadline_instant, handle_fleet, handle_reader, handle_refresher};
 use crate::lwa::LwaClient;
 use crate::reader::Reader;
 use crate::refresh::{Profile, Refresher};
@@ -23,27 +23,50 @@ pub async fn run_refresher() -> Result<(), lambda_runtime::Error> {
         tracing::warn!("{warning}");
     }
     let sdk = LazySdkConfig::new();
-    let refresher = Refresher::new(
-        SecretsManagerSource::new(sdk.clone()),
-        LwaClient::new(
-            config.token_url.clone(),
-            config.lwa_timeout,
-            config.lwa_max_attempts,
-        ),
-        SsmTokenStore::new(sdk, config.kms_key_id.clone()),
-        config.refresh_margin,
+    let secrets = SecretsManagerSource::new(sdk.clone());
+    let endpoint = LwaClient::new(
+        config.token_url.clone(),
+        config.lwa_timeout,
+        config.lwa_max_attempts,
     );
-    let profile = Profile {
-        name: None,
-        secret_id: config.secret_id.clone(),
-        parameter_name: config.parameter_name.clone(),
-    };
-    let (refresher, profile) = (&refresher, &profile);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let deadline = deadline_instant(event.context.deadline());
-        handle_refresher(refresher, profile, &event.payload, deadline).await
-    }))
-    .await
+    let store = SsmTokenStore::new(sdk, config.kms_key_id.clone());
+    match config.target.clone() {
+        RefresherTarget::Single {
+            secret_id,
+            parameter_name,
+        } => {
+            let refresher = Refresher::new(secrets, endpoint, store, config.refresh_margin);
+            let profile = Profile {
+                name: None,
+                secret_id,
+                parameter_name,
+            };
+            let (refresher, profile) = (&refresher, &profile);
+            lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+                let deadline = deadline_instant(event.context.deadline());
+                handle_refresher(refresher, profile, &event.payload, deadline).await
+            }))
+            .await
+        }
+        RefresherTarget::Fleet(fleet) => {
+            let settings = crate::fleet::FleetSettings {
+                secret_prefix: fleet.secret_prefix,
+                parameter_prefix: fleet.parameter_prefix,
+                app_secret_id: fleet.app_secret_id,
+                concurrency: fleet.concurrency,
+                write_tps: fleet.write_tps,
+                spread: fleet.spread,
+                margin: config.refresh_margin,
+                per_profile_budget: config.lwa_timeout + crate::refresh::WRITE_RESERVE,
+            };
+            let (secrets, endpoint, store, settings) = (&secrets, &endpoint, &store, &settings);
+            lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+                let deadline = deadline_instant(event.context.deadline());
+                handle_fleet(secrets, endpoint, store, settings, &event.payload, deadline).await
+            }))
+            .await
+        }
+    }
 }
 
 /// Runs `token-reader` until the runtime stops it.
@@ -55,13 +78,12 @@ pub async fn run_reader() -> Result<(), lambda_runtime::Error> {
     };
     let reader = Reader::new(
         SsmTokenStore::new(LazySdkConfig::new(), None),
-        config.parameter_name,
         config.cache_ttl,
         config.min_validity,
     );
-    let reader = &reader;
+    let (reader, target) = (&reader, &config.target);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handle_reader(reader, event.payload).await
+        handle_reader(reader, target, event.payload).await
     }))
     .await
 }

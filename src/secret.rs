@@ -86,9 +86,52 @@ pub fn fingerprint(value: &str) -> String {
         .collect()
 }
 
+/// Prefixes of LWA secret values: access tokens, refresh tokens (also
+/// percent-encoded, as in a form body) and client secrets.
+const SECRET_PREFIXES: &[&str] = &["Atza|", "Atzr|", "Atza%7C", "Atzr%7C", "amzn1.oa2-cs.v1."];
+
+/// `text` with every `known` value and every LWA token or client secret
+/// pattern replaced by `[redacted]`. For text that comes from outside (LWA's
+/// `error_description`, transport errors) before it reaches a log or an error.
+pub fn redact(text: &str, known: &[&str]) -> String {
+    let mut out = text.to_owned();
+    for value in known.iter().filter(|v| v.len() >= 4) {
+        if out.contains(value) {
+            out = out.replace(value, "[redacted]");
+        }
+    }
+    for prefix in SECRET_PREFIXES {
+        let mut result = String::with_capacity(out.len());
+        let mut rest = out.as_str();
+        while let Some(i) = rest.find(prefix) {
+            let after = &rest[i + prefix.len()..];
+            let run = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || "-_+/=.|%~".contains(c)))
+                .unwrap_or(after.len());
+            result.push_str(&rest[..i]);
+            if run == 0 {
+                result.push_str(prefix);
+            } else {
+                result.push_str("[redacted]");
+            }
+            rest = &after[run..];
+        }
+        result.push_str(rest);
+        out = result;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redact_known_values_and_patterns() {
+        let text = "bad: client_secret=amzn1.oa2-cs.v1.abc123 refresh_token=Atzr|xyz-9 t=Atza%7Cq1 s3cr3t! keep Atza|…";
+        let r = redact(text, &["s3cr3t!"]);
+        assert_eq!(r, "bad: client_secret=[redacted] refresh_token=[redacted] t=[redacted] [redacted] keep Atza|…");
+    }
 
     #[test]
     fn debug_and_display_redact() {

@@ -39,13 +39,27 @@ impl fmt::Debug for StoredToken {
     }
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct Wire<'a> {
     access_token: &'a str,
     token_type: &'a str,
     expires_at: &'a str,
     issued_at: &'a str,
 }
+
+/// Owned on the way in: a JSON string with escapes (`\/`, `\"`) cannot be
+/// borrowed.
+#[derive(Deserialize)]
+struct WireIn {
+    access_token: String,
+    token_type: String,
+    expires_at: String,
+    issued_at: String,
+}
+
+/// The longest lifetime a stored token may claim. LWA tokens live 3600 s;
+/// anything beyond a day is corrupt, not a reason to stop refreshing.
+pub const MAX_LIFETIME_SECONDS: i64 = 86_400;
 
 impl StoredToken {
     /// Builds a token issued at `issued_at` (truncated to whole seconds) that
@@ -61,7 +75,10 @@ impl StoredToken {
             access_token,
             token_type: token_type.to_owned(),
             expires_at: issued_at
-                + time::Duration::seconds(expires_in_seconds.min(i64::MAX as u64) as i64),
+                .checked_add(time::Duration::seconds(
+                    expires_in_seconds.min(MAX_LIFETIME_SECONDS as u64) as i64,
+                ))
+                .unwrap_or(issued_at),
             issued_at,
         }
     }
@@ -86,7 +103,7 @@ impl StoredToken {
     /// Parses a parameter value. The error says what is wrong without
     /// quoting the value.
     pub fn from_parameter_value(value: &str) -> Result<Self, String> {
-        let wire: Wire<'_> = serde_json::from_str(value).map_err(|e| {
+        let wire: WireIn = serde_json::from_str(value).map_err(|e| {
             format!(
                 "the value is not the token JSON object (access_token, token_type, expires_at, issued_at): {} at line {} column {}",
                 match e.classify() {
@@ -101,26 +118,47 @@ impl StoredToken {
         if wire.access_token.is_empty() {
             return Err("access_token is empty".into());
         }
+        if !wire.access_token.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err("access_token contains spaces or control characters".into());
+        }
         let time = |field: &str, v: &str| {
-            OffsetDateTime::parse(v, &Rfc3339).map_err(|_| {
-                format!("{field} `{v}` is not an RFC 3339 time such as 2026-11-30T12:32:48Z")
-            })
+            OffsetDateTime::parse(v, &Rfc3339)
+                .ok()
+                .and_then(|t| t.checked_to_offset(time::UtcOffset::UTC))
+                .filter(|t| (2000..=9000).contains(&t.year()))
+                .ok_or_else(|| {
+                    format!(
+                        "{field} `{}` is not an RFC 3339 time between the years 2000 and 9000 such as 2026-11-30T12:32:48Z",
+                        v.escape_default()
+                    )
+                })
         };
+        let expires_at = time("expires_at", &wire.expires_at)?;
+        let issued_at = time("issued_at", &wire.issued_at)?;
+        let lifetime = (expires_at - issued_at).whole_seconds();
+        if !(0..=MAX_LIFETIME_SECONDS).contains(&lifetime) {
+            return Err(format!(
+                "expires_at is {lifetime} s after issued_at; a token lives at most {MAX_LIFETIME_SECONDS} s"
+            ));
+        }
         Ok(Self {
             access_token: AccessToken::new(wire.access_token),
-            token_type: wire.token_type.to_owned(),
-            expires_at: time("expires_at", wire.expires_at)?,
-            issued_at: time("issued_at", wire.issued_at)?,
+            token_type: wire.token_type,
+            expires_at,
+            issued_at,
         })
     }
 }
 
 /// `2026-11-30T12:32:48Z`: UTC, whole seconds.
+/// Never panics: a time that cannot be shown in UTC is shown as
+/// `out-of-range` (stored values are checked on the way in, so this is a
+/// last line of defence).
 pub fn rfc3339(t: OffsetDateTime) -> String {
     whole_seconds(t)
-        .to_offset(time::UtcOffset::UTC)
-        .format(&Rfc3339)
-        .expect("a UTC time in range formats")
+        .checked_to_offset(time::UtcOffset::UTC)
+        .and_then(|u| u.format(&Rfc3339).ok())
+        .unwrap_or_else(|| "out-of-range".to_owned())
 }
 
 fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {
@@ -156,10 +194,37 @@ mod tests {
             r#"{"access_token":"Atza|MARKER"}"#,
             r#"{"access_token":"Atza|MARKER","token_type":"bearer","expires_at":"soon","issued_at":"2026-11-30T11:32:48Z"}"#,
             r#"{"access_token":"","token_type":"bearer","expires_at":"2026-11-30T12:32:48Z","issued_at":"2026-11-30T11:32:48Z"}"#,
+            r#"{"access_token":"Atza|MARKER","token_type":"bearer","expires_at":"9999-12-31T23:59:59-01:00","issued_at":"2026-11-30T11:32:48Z"}"#,
+            r#"{"access_token":"Atza|MARKER","token_type":"bearer","expires_at":"0000-01-01T00:00:00+01:00","issued_at":"0000-01-01T00:00:00+01:00"}"#,
+            r#"{"access_token":"Atza|MARKER","token_type":"bearer","expires_at":"3026-11-30T12:32:48Z","issued_at":"2026-11-30T11:32:48Z"}"#,
+            r#"{"access_token":"Atza|MA
+RKER","token_type":"bearer","expires_at":"2026-11-30T12:32:48Z","issued_at":"2026-11-30T11:32:48Z"}"#,
         ] {
             let e = StoredToken::from_parameter_value(bad).unwrap_err();
             assert!(!e.contains("MARKER"), "{e}");
         }
+    }
+
+    #[test]
+    fn escapes_offsets_and_extremes() {
+        let v = r#"{"access_token":"Atza|x\/y","token_type":"bearer","expires_at":"2026-11-30T13:32:48+01:00","issued_at":"2026-11-30T11:32:48Z"}"#;
+        let t = StoredToken::from_parameter_value(v).unwrap();
+        assert_eq!(t.access_token.expose_secret(), "Atza|x/y");
+        assert_eq!(rfc3339(t.expires_at), "2026-11-30T12:32:48Z");
+        let t = StoredToken::new(
+            AccessToken::new("Atza|a\"b"),
+            "bearer",
+            OffsetDateTime::now_utc(),
+            u64::MAX,
+        );
+        assert_eq!(
+            (t.expires_at - t.issued_at).whole_seconds(),
+            MAX_LIFETIME_SECONDS
+        );
+        assert_eq!(
+            rfc3339(datetime!(9999-12-31 23:59:59 -01:00)),
+            "out-of-range"
+        );
     }
 
     #[test]

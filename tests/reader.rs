@@ -6,6 +6,7 @@ mod common;
 
 use common::{assert_no_leaks, event, logs, World};
 use lwa_token_service::aws::{LazySdkConfig, SsmTokenStore};
+use lwa_token_service::config::ReaderTarget;
 use lwa_token_service::handler::handle_reader;
 use lwa_token_service::reader::Reader;
 use serde_json::{json, Value};
@@ -14,10 +15,13 @@ use std::time::Duration;
 fn reader(world: &World) -> Reader<SsmTokenStore> {
     Reader::new(
         SsmTokenStore::new(world.sdk.clone(), None),
-        world.parameter.clone(),
         Duration::from_secs(60),
         Duration::from_secs(300),
     )
+}
+
+fn single(world: &World) -> ReaderTarget {
+    ReaderTarget::Single(world.parameter.clone())
 }
 
 fn header<'a>(response: &'a Value, name: &str) -> Option<&'a str> {
@@ -34,16 +38,18 @@ async fn direct_invoke_and_url_get_serve_the_token() {
     world.seed_token("Atza|PLANTED-SERVED", 3000).await;
     let r = reader(&world);
 
-    let direct = handle_reader(&r, event("reader-get.json")).await.unwrap();
+    let direct = handle_reader(&r, &single(&world), event("reader-get.json"))
+        .await
+        .unwrap();
     assert_eq!(direct["access_token"], "Atza|PLANTED-SERVED");
     assert_eq!(direct["token_type"], "bearer");
     let left = direct["expires_in"].as_i64().unwrap();
     assert!((2995..=3000).contains(&left), "{left}");
     assert!(direct["expires_at"].as_str().unwrap().ends_with('Z'));
-    let empty = handle_reader(&r, json!({})).await.unwrap();
+    let empty = handle_reader(&r, &single(&world), json!({})).await.unwrap();
     assert_eq!(empty["access_token"], "Atza|PLANTED-SERVED");
 
-    let http = handle_reader(&r, event("reader-url-get.json"))
+    let http = handle_reader(&r, &single(&world), event("reader-url-get.json"))
         .await
         .unwrap();
     assert_eq!(http["statusCode"], 200);
@@ -62,7 +68,7 @@ async fn other_methods_are_405_with_allow_get() {
     let world = World::new("reader-405").await;
     world.seed_token("Atza|PLANTED-X", 3000).await;
     let r = reader(&world);
-    let http = handle_reader(&r, event("reader-url-post.json"))
+    let http = handle_reader(&r, &single(&world), event("reader-url-post.json"))
         .await
         .unwrap();
     assert_eq!(http["statusCode"], 405);
@@ -71,14 +77,14 @@ async fn other_methods_are_405_with_allow_get() {
     for method in ["PUT", "DELETE", "HEAD", "PATCH"] {
         let mut e = event("reader-url-get.json");
         e["requestContext"]["http"]["method"] = json!(method);
-        let http = handle_reader(&r, e).await.unwrap();
+        let http = handle_reader(&r, &single(&world), e).await.unwrap();
         assert_eq!(http["statusCode"], 405, "{method}");
     }
 }
 
 async fn unavailable(world: &World, needle: &str) {
     let r = reader(world);
-    let http = handle_reader(&r, event("reader-url-get.json"))
+    let http = handle_reader(&r, &single(world), event("reader-url-get.json"))
         .await
         .unwrap();
     assert_eq!(http["statusCode"], 503);
@@ -89,7 +95,7 @@ async fn unavailable(world: &World, needle: &str) {
     assert!(message.contains(needle), "{message}");
     assert!(message.contains(&world.parameter), "{message}");
 
-    let err = handle_reader(&r, json!({"action": "get"}))
+    let err = handle_reader(&r, &single(world), json!({"action": "get"}))
         .await
         .unwrap_err();
     assert_eq!(err.error_type(), "TokenUnavailable");
@@ -139,11 +145,10 @@ async fn aws_failure_is_502_without_detail() {
     let dead = LazySdkConfig::from_config(common::sdk_config("http://127.0.0.1:9"));
     let r = Reader::new(
         SsmTokenStore::new(dead, None),
-        world.parameter.clone(),
         Duration::from_secs(60),
         Duration::from_secs(300),
     );
-    let http = handle_reader(&r, event("reader-url-get.json"))
+    let http = handle_reader(&r, &single(&world), event("reader-url-get.json"))
         .await
         .unwrap();
     assert_eq!(http["statusCode"], 502);
@@ -152,7 +157,9 @@ async fn aws_failure_is_502_without_detail() {
         logs().contains("could not read the token parameter"),
         "the detail goes to the log"
     );
-    let err = handle_reader(&r, json!({})).await.unwrap_err();
+    let err = handle_reader(&r, &single(&world), json!({}))
+        .await
+        .unwrap_err();
     assert_eq!(err.error_type(), "TokenUnavailable");
     assert_no_leaks(&[&http.to_string()]);
 }
@@ -167,7 +174,9 @@ async fn invalid_direct_events() {
         json!([1]),
         json!(5),
     ] {
-        let err = handle_reader(&r, payload.clone()).await.unwrap_err();
+        let err = handle_reader(&r, &single(&world), payload.clone())
+            .await
+            .unwrap_err();
         assert_eq!(err.error_type(), "InvalidEvent", "{payload}");
     }
 }
@@ -178,23 +187,22 @@ async fn a_refreshed_token_is_picked_up_after_the_cache_age() {
     world.seed_token("Atza|PLANTED-FIRST", 3000).await;
     let r = Reader::new(
         SsmTokenStore::new(world.sdk.clone(), None),
-        world.parameter.clone(),
         Duration::from_secs(1),
         Duration::from_secs(300),
     );
     assert_eq!(
-        handle_reader(&r, json!({})).await.unwrap()["access_token"],
+        handle_reader(&r, &single(&world), json!({})).await.unwrap()["access_token"],
         "Atza|PLANTED-FIRST"
     );
     world.seed_token("Atza|PLANTED-SECOND", 3500).await;
     assert_eq!(
-        handle_reader(&r, json!({})).await.unwrap()["access_token"],
+        handle_reader(&r, &single(&world), json!({})).await.unwrap()["access_token"],
         "Atza|PLANTED-FIRST",
         "served from memory inside TOKEN_CACHE_SECONDS"
     );
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(
-        handle_reader(&r, json!({})).await.unwrap()["access_token"],
+        handle_reader(&r, &single(&world), json!({})).await.unwrap()["access_token"],
         "Atza|PLANTED-SECOND"
     );
 }

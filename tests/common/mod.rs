@@ -213,7 +213,8 @@ impl World {
         let r = self
             .http
             .put(format!("{}/_control/{}", peers().lwa, self.ns))
-            .json(&state)
+            .header("content-type", "application/json")
+            .body(state.to_string())
             .send()
             .await
             .unwrap();
@@ -225,7 +226,8 @@ impl World {
         let r = self
             .http
             .post(format!("{}/_control/{}/script", peers().lwa, self.ns))
-            .json(&json!({ "responses": responses }))
+            .header("content-type", "application/json")
+            .body(json!({ "responses": responses }).to_string())
             .send()
             .await
             .unwrap();
@@ -234,15 +236,16 @@ impl World {
 
     /// The token requests the stand-in received.
     pub async fn lwa_requests(&self) -> Vec<Value> {
-        let v: Value = self
+        let body = self
             .http
             .get(format!("{}/_control/{}/requests", peers().lwa, self.ns))
             .send()
             .await
             .unwrap()
-            .json()
+            .bytes()
             .await
             .unwrap();
+        let v: Value = serde_json::from_slice(&body).unwrap();
         v["requests"].as_array().cloned().unwrap_or_default()
     }
 

@@ -1,0 +1,711 @@
+//! Fleet mode: one refresher for many profiles (sellers and grantless
+//! scopes). Every secret whose name starts with `LWA_SECRET_PREFIX` is a
+//! profile; its token goes to `TOKEN_PARAMETER_PREFIX` + the profile name.
+//!
+//! A run discovers the profiles (`BatchGetSecretValue` with a name-prefix
+//! filter, paginated), reads the stored tokens (`GetParametersByPath`, 10 per
+//! call), and refreshes the due ones with bounded concurrency
+//! (`REFRESH_CONCURRENCY`), writes paced at `SSM_WRITE_TPS`. One failing
+//! profile never stops the others; an `invalid_client` on the shared app
+//! secret stops that app's other profiles for the run and is reported once.
+//! New refreshes stop when the Lambda deadline is near: those profiles are
+//! `deferred` to the next run. The run ends with a summary (and CloudWatch
+//! Embedded Metric Format metrics); any failure fails the invocation with
+//! errorType `ProfilesFailed` after every profile was tried.
+
+use crate::aws::{CredentialsLoadError, CredentialsSource, SaveError, TokenStore};
+use crate::credentials::{Credentials, RefreshTokenOrigin, SecretDocument};
+use crate::error::ServiceError;
+use crate::lwa::TokenEndpoint;
+use crate::refresh::{Outcome, Profile, Refresher};
+use crate::secret::RefreshToken;
+use crate::token::StoredToken;
+use futures_util::stream::{self, StreamExt};
+use serde::Serialize;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::time::Duration;
+use time::OffsetDateTime;
+use tokio::time::Instant;
+
+/// Longest profile name accepted.
+pub const MAX_PROFILE_NAME: usize = 128;
+
+/// Checks a profile name: 1 to 128 of `A-Z a-z 0-9 _ . -`, starting with a
+/// letter or digit, without `..`. Nothing that could reach another parameter
+/// path (`/`, `..`, control characters) passes.
+pub fn check_profile_name(name: &str) -> Result<(), String> {
+    let expected =
+        "expected 1 to 128 letters, digits, `_`, `.` or `-`, starting with a letter or digit";
+    if name.is_empty() || name.len() > MAX_PROFILE_NAME {
+        return Err(format!(
+            "profile name has {} characters; {expected}",
+            name.chars().count()
+        ));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+    {
+        return Err(format!(
+            "profile name `{}` contains {c:?}; {expected}",
+            name.escape_default()
+        ));
+    }
+    if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) || name.contains("..") {
+        return Err(format!("profile name `{name}` is not allowed; {expected}"));
+    }
+    Ok(())
+}
+
+/// A stable offset of `name` within `spread` (FNV-1a of the name, whole
+/// seconds): the same profile always gets the same offset, different
+/// profiles spread evenly.
+pub fn spread_offset(name: &str, spread: Duration) -> Duration {
+    let secs = spread.as_secs();
+    if secs == 0 {
+        return Duration::ZERO;
+    }
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    Duration::from_secs(hash % secs)
+}
+
+/// The fleet run's settings.
+#[derive(Debug, Clone)]
+pub struct FleetSettings {
+    /// Secret-name prefix.
+    pub secret_prefix: String,
+    /// Parameter-name prefix.
+    pub parameter_prefix: String,
+    /// The shared app secret, if any.
+    pub app_secret_id: Option<String>,
+    /// Profiles refreshed at once.
+    pub concurrency: usize,
+    /// PutParameter calls per second; 0 = unpaced.
+    pub write_tps: u32,
+    /// Spread of refreshes inside the margin.
+    pub spread: Duration,
+    /// `REFRESH_MARGIN_SECONDS`.
+    pub margin: Duration,
+    /// The time one profile's refresh may need (token request and writes):
+    /// no refresh starts with less than this left before the deadline.
+    pub per_profile_budget: Duration,
+}
+
+/// One failed profile in the summary (never a secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProfileFailure {
+    /// Profile name (the secret name without the prefix); for a shared app
+    /// secret failure, `app:` + the app secret's ID.
+    pub profile: String,
+    /// The contract's errorType.
+    pub error_type: String,
+    /// What happened and what to do.
+    pub message: String,
+    /// For an app-wide failure: how many profiles it stopped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profiles_affected: Option<usize>,
+}
+
+/// The answer (and log) of a fleet run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FleetSummary {
+    /// Always `fleet`.
+    pub outcome: &'static str,
+    /// Profiles found.
+    pub profiles: usize,
+    /// New tokens stored.
+    pub refreshed: usize,
+    /// Tokens with enough time left.
+    pub skipped: usize,
+    /// Profiles that failed (including those stopped by an app-wide failure).
+    pub failed: usize,
+    /// Profiles not reached before the deadline: the next run does them.
+    pub deferred: usize,
+    /// The least time to live among the stored tokens after the run, in
+    /// seconds (0 for a profile without a usable token); `None` for no profiles.
+    pub min_ttl_seconds: Option<i64>,
+    /// Token requests sent to LWA.
+    pub token_requests: u32,
+    /// One entry per failure; an app-wide failure is one entry.
+    pub failures: Vec<ProfileFailure>,
+}
+
+impl FleetSummary {
+    /// The invocation's error when any profile failed: errorType
+    /// `ProfilesFailed`, listing each failed profile with its errorType.
+    pub fn error(&self) -> Option<ServiceError> {
+        if self.failures.is_empty() {
+            return None;
+        }
+        const SHOWN: usize = 50;
+        let mut list: Vec<String> = self
+            .failures
+            .iter()
+            .take(SHOWN)
+            .map(|f| match f.profiles_affected {
+                Some(n) => format!("{} ({}, stopped {n} profiles)", f.profile, f.error_type),
+                None => format!("{} ({})", f.profile, f.error_type),
+            })
+            .collect();
+        if self.failures.len() > SHOWN {
+            list.push(format!("and {} more", self.failures.len() - SHOWN));
+        }
+        Some(ServiceError::ProfilesFailed(format!(
+            "{} of {} profiles failed: {}. Refreshed {}, skipped {}, deferred {}. Each failure's message and fix \
+             is in the `fleet run finished` log line.",
+            self.failed,
+            self.profiles,
+            list.join(", "),
+            self.refreshed,
+            self.skipped,
+            self.deferred
+        )))
+    }
+}
+
+/// Paces writes: one `save` start per `1/tps` seconds; throttled writes are
+/// retried (with the same token: LWA is not asked again).
+pub struct PacedStore<S> {
+    inner: S,
+    interval: Option<Duration>,
+    next: Cell<Instant>,
+}
+
+impl<S> PacedStore<S> {
+    /// `tps` writes per second; 0 = unpaced.
+    pub fn new(inner: S, tps: u32) -> Self {
+        Self {
+            inner,
+            interval: (tps > 0).then(|| Duration::from_secs(1) / tps),
+            next: Cell::new(Instant::now()),
+        }
+    }
+
+    async fn slot(&self) {
+        if let Some(interval) = self.interval {
+            let now = Instant::now();
+            let slot = self.next.get().max(now);
+            self.next.set(slot + interval);
+            tokio::time::sleep_until(slot).await;
+        }
+    }
+}
+
+/// Attempts of a throttled write.
+const WRITE_ATTEMPTS: u32 = 4;
+
+impl<S: TokenStore> TokenStore for PacedStore<S> {
+    async fn load(
+        &self,
+        parameter: &str,
+    ) -> Result<Option<StoredToken>, crate::aws::TokenLoadError> {
+        self.inner.load(parameter).await
+    }
+
+    async fn save(&self, parameter: &str, token: &StoredToken) -> Result<(), SaveError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.slot().await;
+            match self.inner.save(parameter, token).await {
+                Err(e) if e.throttled && attempt < WRITE_ATTEMPTS => {
+                    let wait = Duration::from_millis(500) * attempt + crate::lwa::backoff(attempt);
+                    tracing::warn!(
+                        parameter,
+                        attempt,
+                        wait_ms = wait.as_millis() as u64,
+                        "PutParameter throttled; retrying the write"
+                    );
+                    tokio::time::sleep(wait).await;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Credentials for the fleet: the documents found by discovery, completed by
+/// the shared app secret. A second load of the same profile (after an
+/// `invalid_client`) reads its secret, and the app secret, again.
+pub struct FleetCredentials<'a> {
+    secrets: &'a crate::aws::SecretsManagerSource,
+    prefetched: RefCell<HashMap<String, SecretDocument>>,
+    app_secret_id: Option<String>,
+    app: RefCell<Option<SecretDocument>>,
+}
+
+impl FleetCredentials<'_> {
+    fn app_document(&self) -> Option<SecretDocument> {
+        self.app.borrow().clone()
+    }
+}
+
+impl CredentialsSource for FleetCredentials<'_> {
+    async fn load(&self, secret_id: &str) -> Result<Credentials, CredentialsLoadError> {
+        let prefetched = self.prefetched.borrow_mut().remove(secret_id);
+        let fresh = prefetched.is_none();
+        let doc = match prefetched {
+            Some(doc) => doc,
+            None => self.secrets.load_document(secret_id).await?,
+        };
+        if !doc.has_client() {
+            if let (true, Some(app_id)) = (fresh, &self.app_secret_id) {
+                // Re-read the shared app secret: its client secret may have been rotated.
+                let app = self.secrets.load_document(app_id).await?;
+                *self.app.borrow_mut() = Some(app);
+            }
+        }
+        let app = self.app_document();
+        doc.into_credentials(app.as_ref())
+            .map_err(CredentialsLoadError::Invalid)
+    }
+
+    async fn save_refresh_token(
+        &self,
+        origin: &RefreshTokenOrigin,
+        new: &RefreshToken,
+    ) -> Result<(), String> {
+        self.secrets.save_refresh_token(origin, new).await
+    }
+}
+
+enum ProfileResult {
+    Done(Outcome, i64),
+    Failed(ProfileFailure, Option<i64>),
+    AppStopped(Option<i64>),
+    Deferred(Option<i64>),
+}
+
+/// Runs one fleet refresh: discover, read the stored tokens, refresh the due
+/// profiles with bounded concurrency, summarize. `Err` only when the fleet
+/// cannot even be listed (secrets or parameters); per-profile failures are in
+/// the summary.
+pub async fn run_fleet<E: TokenEndpoint, S: TokenStore>(
+    secrets: &crate::aws::SecretsManagerSource,
+    endpoint: &E,
+    store: &S,
+    settings: &FleetSettings,
+    force: bool,
+    deadline: Instant,
+) -> Result<FleetSummary, ServiceError> {
+    let listing_failed = |detail: String, secret_id: &str| ServiceError::CredentialsUnavailable {
+        secret_id: secret_id.to_owned(),
+        detail,
+    };
+    let discovered = secrets
+        .discover(&settings.secret_prefix)
+        .await
+        .map_err(|d| listing_failed(d, &format!("{}*", settings.secret_prefix)))?;
+    let app = match &settings.app_secret_id {
+        Some(id) => match secrets.load_document(id).await {
+            Ok(doc) => Some(doc),
+            Err(CredentialsLoadError::Invalid(e)) => {
+                return Err(ServiceError::CredentialsInvalid(e))
+            }
+            Err(CredentialsLoadError::Unavailable(d)) => return Err(listing_failed(d, id)),
+        },
+        None => None,
+    };
+    let stored = store
+        .load_prefix(&settings.parameter_prefix)
+        .await
+        .map_err(|detail| ServiceError::StoreFailed {
+            parameter: format!("{}*", settings.parameter_prefix),
+            detail,
+        })?;
+
+    let mut failures = Vec::new();
+    let mut work = Vec::new();
+    let mut prefetched = HashMap::new();
+    let app_names: Vec<&str> = settings.app_secret_id.iter().map(|s| s.as_str()).collect();
+    for found in discovered {
+        if app_names
+            .iter()
+            .any(|a| *a == found.name || a.contains(&format!(":secret:{}-", found.name)))
+        {
+            continue; // the app secret itself may live under the prefix
+        }
+        let name = found.name[settings.secret_prefix.len()..].to_owned();
+        if let Err(why) = check_profile_name(&name) {
+            failures.push(ProfileFailure {
+                profile: name.escape_default().to_string(),
+                error_type: "CredentialsInvalid".into(),
+                message: format!(
+                    "secret `{}`: {why}; rename the secret (the profile name becomes part of the parameter name)",
+                    found.name.escape_default()
+                ),
+                profiles_affected: None,
+            });
+            continue;
+        }
+        let parameter = format!("{}{name}", settings.parameter_prefix);
+        match found.document {
+            Ok(doc) => {
+                let uses_app = !doc.has_client();
+                prefetched.insert(found.name.clone(), doc);
+                work.push((name, found.name, parameter, uses_app));
+            }
+            Err(e) => {
+                let error = match e {
+                    CredentialsLoadError::Invalid(e) => ServiceError::CredentialsInvalid(e),
+                    CredentialsLoadError::Unavailable(detail) => {
+                        ServiceError::CredentialsUnavailable {
+                            secret_id: found.name.clone(),
+                            detail,
+                        }
+                    }
+                };
+                failures.push(ProfileFailure {
+                    profile: name,
+                    error_type: error.error_type().into(),
+                    message: error.to_string(),
+                    profiles_affected: None,
+                });
+            }
+        }
+    }
+    let discovered_failures = failures.len();
+    let profiles = work.len() + discovered_failures;
+
+    let credentials = FleetCredentials {
+        secrets,
+        prefetched: RefCell::new(prefetched),
+        app_secret_id: settings.app_secret_id.clone(),
+        app: RefCell::new(app),
+    };
+    let refresher = Refresher::new(&credentials, endpoint, store, settings.margin);
+    let app_rejected: RefCell<Option<ServiceError>> = RefCell::new(None);
+    let requests = Cell::new(0u32);
+    let stored = &stored;
+
+    let results: Vec<ProfileResult> = stream::iter(work)
+        .map(|(name, secret_id, parameter, uses_app)| {
+            let refresher = &refresher;
+            let app_rejected = &app_rejected;
+            let requests = &requests;
+            async move {
+                let now = OffsetDateTime::now_utc();
+                let loaded = match stored.get(&parameter) {
+                    None => Ok(None),
+                    Some(Ok(t)) => Ok(Some(t.clone())),
+                    Some(Err(why)) => Err(crate::aws::TokenLoadError::Malformed(why.clone())),
+                };
+                let old_ttl = loaded.as_ref().ok().and_then(|t| t.as_ref()).map(|t| t.seconds_left(now).max(0));
+                if uses_app && app_rejected.borrow().is_some() {
+                    return ProfileResult::AppStopped(old_ttl);
+                }
+                if deadline.saturating_duration_since(Instant::now()) < settings.per_profile_budget {
+                    return ProfileResult::Deferred(old_ttl);
+                }
+                let profile = Profile {
+                    name: Some(name.clone()),
+                    secret_id,
+                    parameter_name: parameter,
+                };
+                let margin = settings.margin.saturating_sub(spread_offset(&name, settings.spread));
+                let mut stats = crate::lwa::ExchangeStats::default();
+                let (result, _) = refresher
+                    .refresh_with(&profile, loaded, force, margin, deadline, &mut stats)
+                    .await;
+                requests.set(requests.get() + stats.requests);
+                match result {
+                    Ok(report) => ProfileResult::Done(report.outcome, report.expires_in),
+                    Err(e) => {
+                        if uses_app && e.error_type() == "LwaInvalidClient" {
+                            let mut flag = app_rejected.borrow_mut();
+                            if flag.is_none() {
+                                *flag = Some(e);
+                                return ProfileResult::AppStopped(old_ttl);
+                            }
+                        }
+                        tracing::warn!(profile = %name, error_type = e.error_type(), error = %e, "profile refresh failed");
+                        ProfileResult::Failed(
+                            ProfileFailure {
+                                profile: name,
+                                error_type: e.error_type().into(),
+                                message: e.to_string(),
+                                profiles_affected: None,
+                            },
+                            old_ttl,
+                        )
+                    }
+                }
+            }
+        })
+        .buffer_unordered(settings.concurrency.max(1))
+        .collect()
+        .await;
+
+    let mut summary = FleetSummary {
+        outcome: "fleet",
+        profiles,
+        refreshed: 0,
+        skipped: 0,
+        failed: discovered_failures,
+        deferred: 0,
+        min_ttl_seconds: None,
+        token_requests: requests.get(),
+        failures,
+    };
+    let mut app_stopped = 0;
+    let mut min_ttl: Option<i64> = (discovered_failures > 0).then_some(0);
+    let mut ttl = |t: i64| min_ttl = Some(min_ttl.map_or(t, |m| m.min(t)));
+    for r in results {
+        match r {
+            ProfileResult::Done(Outcome::Refreshed, left) => {
+                summary.refreshed += 1;
+                ttl(left);
+            }
+            ProfileResult::Done(Outcome::Skipped, left) => {
+                summary.skipped += 1;
+                ttl(left);
+            }
+            ProfileResult::Failed(f, left) => {
+                summary.failed += 1;
+                summary.failures.push(f);
+                ttl(left.unwrap_or(0));
+            }
+            ProfileResult::AppStopped(left) => {
+                summary.failed += 1;
+                app_stopped += 1;
+                ttl(left.unwrap_or(0));
+            }
+            ProfileResult::Deferred(left) => {
+                summary.deferred += 1;
+                ttl(left.unwrap_or(0));
+            }
+        }
+    }
+    if let Some(e) = app_rejected.into_inner() {
+        summary.failures.push(ProfileFailure {
+            profile: format!(
+                "app:{}",
+                settings.app_secret_id.as_deref().unwrap_or_default()
+            ),
+            error_type: e.error_type().into(),
+            message: format!(
+                "{e} Profiles that use the app secret were not refreshed in this run."
+            ),
+            profiles_affected: Some(app_stopped),
+        });
+    }
+    summary.failures.sort_by(|a, b| a.profile.cmp(&b.profile));
+    summary.min_ttl_seconds = min_ttl;
+    Ok(summary)
+}
+
+/// A CloudWatch Embedded Metric Format line for a fleet run: Refreshed,
+/// Skipped, Failed, Deferred (Count) and MinTokenTtl (Seconds), namespace
+/// `SpApiLwaTokenService`, dimension `FunctionName`
+/// (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html>).
+pub fn emf_line(summary: &FleetSummary, function_name: &str, now: OffsetDateTime) -> String {
+    let mut metrics = vec![
+        serde_json::json!({"Name": "Refreshed", "Unit": "Count"}),
+        serde_json::json!({"Name": "Skipped", "Unit": "Count"}),
+        serde_json::json!({"Name": "Failed", "Unit": "Count"}),
+        serde_json::json!({"Name": "Deferred", "Unit": "Count"}),
+    ];
+    let mut line = serde_json::json!({
+        "_aws": {
+            "Timestamp": (now.unix_timestamp_nanos() / 1_000_000) as i64,
+            "CloudWatchMetrics": [{
+                "Namespace": "SpApiLwaTokenService",
+                "Dimensions": [["FunctionName"]],
+                "Metrics": [],
+            }],
+        },
+        "FunctionName": function_name,
+        "Refreshed": summary.refreshed,
+        "Skipped": summary.skipped,
+        "Failed": summary.failed,
+        "Deferred": summary.deferred,
+    });
+    if let Some(ttl) = summary.min_ttl_seconds {
+        metrics.push(serde_json::json!({"Name": "MinTokenTtl", "Unit": "Seconds"}));
+        line["MinTokenTtl"] = serde_json::json!(ttl);
+    }
+    line["_aws"]["CloudWatchMetrics"][0]["Metrics"] = serde_json::Value::Array(metrics);
+    line.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profile_names() {
+        for ok in ["seller-1", "ACME_eu.2", "a", &"x".repeat(128)] {
+            check_profile_name(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        for bad in [
+            "",
+            "..",
+            "a/../b",
+            "a/b",
+            "a//b",
+            ".hidden",
+            "-x",
+            "a..b",
+            "a\nb",
+            "a b",
+            "é",
+            &"x".repeat(129),
+        ] {
+            assert!(check_profile_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn spread_is_stable_and_bounded() {
+        let spread = Duration::from_secs(600);
+        let a = spread_offset("seller-1", spread);
+        assert_eq!(a, spread_offset("seller-1", spread));
+        let offsets: std::collections::HashSet<u64> = (0..1000)
+            .map(|i| spread_offset(&format!("seller-{i}"), spread).as_secs())
+            .collect();
+        assert!(offsets.iter().all(|o| *o < 600));
+        assert!(
+            offsets.len() > 400,
+            "offsets spread across the interval: {}",
+            offsets.len()
+        );
+        assert_eq!(spread_offset("x", Duration::ZERO), Duration::ZERO);
+    }
+
+    #[test]
+    fn summary_error_lists_failures() {
+        let mut s = FleetSummary {
+            outcome: "fleet",
+            profiles: 3,
+            refreshed: 1,
+            skipped: 0,
+            failed: 2,
+            deferred: 0,
+            min_ttl_seconds: Some(0),
+            token_requests: 3,
+            failures: vec![
+                ProfileFailure {
+                    profile: "b".into(),
+                    error_type: "LwaInvalidGrant".into(),
+                    message: "m".into(),
+                    profiles_affected: None,
+                },
+                ProfileFailure {
+                    profile: "app:x".into(),
+                    error_type: "LwaInvalidClient".into(),
+                    message: "m".into(),
+                    profiles_affected: Some(4),
+                },
+            ],
+        };
+        let e = s.error().unwrap();
+        assert_eq!(e.error_type(), "ProfilesFailed");
+        let m = e.to_string();
+        assert!(
+            m.contains("b (LwaInvalidGrant)")
+                && m.contains("app:x (LwaInvalidClient, stopped 4 profiles)"),
+            "{m}"
+        );
+        s.failures.clear();
+        assert!(s.error().is_none());
+    }
+
+    #[test]
+    fn emf_shape() {
+        let s = FleetSummary {
+            outcome: "fleet",
+            profiles: 2,
+            refreshed: 1,
+            skipped: 1,
+            failed: 0,
+            deferred: 0,
+            min_ttl_seconds: Some(1234),
+            token_requests: 1,
+            failures: vec![],
+        };
+        let v: serde_json::Value =
+            serde_json::from_str(&emf_line(&s, "fn", OffsetDateTime::now_utc())).unwrap();
+        assert_eq!(
+            v["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+                .as_array()
+                .unwrap()
+                .len(),
+            5
+        );
+        assert_eq!(v["MinTokenTtl"], 1234);
+        assert_eq!(v["Refreshed"], 1);
+        assert_eq!(v["FunctionName"], "fn");
+    }
+
+    #[tokio::test]
+    async fn writes_are_paced() {
+        struct Count(RefCell<Vec<Instant>>);
+        impl TokenStore for Count {
+            async fn load(
+                &self,
+                _: &str,
+            ) -> Result<Option<StoredToken>, crate::aws::TokenLoadError> {
+                Ok(None)
+            }
+            async fn save(&self, _: &str, _: &StoredToken) -> Result<(), SaveError> {
+                self.0.borrow_mut().push(Instant::now());
+                Ok(())
+            }
+        }
+        let store = PacedStore::new(Count(RefCell::new(vec![])), 20);
+        let token = StoredToken::new(
+            crate::secret::AccessToken::new("Atza|x"),
+            "bearer",
+            OffsetDateTime::now_utc(),
+            3600,
+        );
+        let start = Instant::now();
+        for _ in 0..5 {
+            store.save("/p", &token).await.unwrap();
+        }
+        let times = store.inner.0.borrow();
+        let took = times[4] - start;
+        assert!(
+            took >= Duration::from_millis(195) && took < Duration::from_millis(400),
+            "5 writes at 20 TPS: {took:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn throttled_writes_are_retried_without_a_new_token() {
+        struct Throttled(Cell<u32>);
+        impl TokenStore for Throttled {
+            async fn load(
+                &self,
+                _: &str,
+            ) -> Result<Option<StoredToken>, crate::aws::TokenLoadError> {
+                Ok(None)
+            }
+            async fn save(&self, _: &str, _: &StoredToken) -> Result<(), SaveError> {
+                self.0.set(self.0.get() + 1);
+                if self.0.get() < 3 {
+                    Err(SaveError {
+                        message: "ThrottlingException: Rate exceeded".into(),
+                        throttled: true,
+                    })
+                } else {
+                    Ok(())
+                }
+            }
+        }
+        let store = PacedStore::new(Throttled(Cell::new(0)), 0);
+        let token = StoredToken::new(
+            crate::secret::AccessToken::new("Atza|x"),
+            "bearer",
+            OffsetDateTime::now_utc(),
+            3600,
+        );
+        store.save("/p", &token).await.unwrap();
+        assert_eq!(store.inner.0.get(), 3);
+    }
+}

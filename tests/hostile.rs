@@ -1,0 +1,776 @@
+//! Probes that try to break the service: odd LWA answers, odd stored values,
+//! odd secrets, odd events, odd configuration. Every test here states what
+//! the contract asks for.
+
+mod common;
+
+use common::{assert_no_leaks, event, World, CLIENT_ID};
+use lwa_token_service::aws::SsmTokenStore;
+use lwa_token_service::config::ReaderTarget;
+use lwa_token_service::handler::handle_refresher;
+use lwa_token_service::reader::Reader;
+
+/// A reader with its one parameter, as a single-profile deployment has it.
+struct R {
+    reader: Reader<SsmTokenStore>,
+    target: ReaderTarget,
+}
+
+async fn handle_reader(
+    r: &R,
+    event: Value,
+) -> Result<Value, lwa_token_service::error::ServiceError> {
+    lwa_token_service::handler::handle_reader(&r.reader, &r.target, event).await
+}
+use lwa_token_service::token::StoredToken;
+use serde_json::{json, Value};
+use std::time::Duration;
+use tokio::time::Instant;
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+const MARGIN: Duration = Duration::from_secs(1800);
+
+fn deadline() -> Instant {
+    Instant::now() + Duration::from_secs(60)
+}
+
+async fn invoke(world: &World, attempts: u32, payload: &Value) -> Result<Value, (String, String)> {
+    let refresher = world.refresher(TIMEOUT, attempts, MARGIN);
+    handle_refresher(&refresher, &world.profile(), payload, deadline())
+        .await
+        .map(|r| serde_json::to_value(r).unwrap())
+        .map_err(|e| (e.error_type().to_owned(), e.to_string()))
+}
+
+fn reader(world: &World) -> R {
+    R {
+        reader: Reader::new(
+            SsmTokenStore::new(world.sdk.clone(), None),
+            Duration::from_secs(60),
+            Duration::from_secs(300),
+        ),
+        target: ReaderTarget::Single(world.parameter.clone()),
+    }
+}
+
+async fn put_raw_parameter(world: &World, value: &str) {
+    world
+        .ssm
+        .put_parameter()
+        .name(&world.parameter)
+        .value(value)
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    lwa_token_service::token::rfc3339(t)
+}
+
+// ---------------------------------------------------------------- LWA answers
+
+#[tokio::test]
+async fn huge_expires_in_is_malformed_not_a_panic() {
+    let world = World::new("brk-huge-expires").await;
+    world.create_secret(&world.credentials_json()).await;
+    world.seed_token("Atza|PLANTED-OLD", 100).await;
+    let before = world.parameter_value().await;
+    world
+        .script(json!([{"status": 200, "content_type": "application/json",
+            "body": "{\"access_token\":\"Atza|PLANTED-NEW\",\"token_type\":\"bearer\",\"expires_in\":18446744073709551615}",
+            "repeat": true}]))
+        .await;
+    // The contract: 200 without a usable expires_in is LwaMalformedResponse
+    // and the stored token is left as it was. Today: panic (time overflow).
+    let result = tokio::spawn(async move {
+        let r = invoke(&world, 3, &json!({})).await;
+        (r, world)
+    })
+    .await;
+    let (r, world) = result.expect("the refresher panicked on expires_in = u64::MAX");
+    let (ty, message) = r.expect_err("a lifetime of 584 billion years is not usable");
+    assert_eq!(ty, "LwaMalformedResponse", "{message}");
+    assert_eq!(world.parameter_value().await, before);
+}
+
+#[tokio::test]
+async fn access_token_with_a_newline_is_malformed() {
+    let world = World::new("brk-token-newline").await;
+    world.create_secret(&world.credentials_json()).await;
+    world.seed_token("Atza|PLANTED-OLD", 100).await;
+    let before = world.parameter_value().await;
+    world
+        .script(json!([{"status": 200, "content_type": "application/json",
+            "body": "{\"access_token\":\"Atza|PLANTED-A\\nB\",\"token_type\":\"bearer\",\"expires_in\":3600}"}]))
+        .await;
+    let result = invoke(&world, 3, &json!({})).await;
+    // A token with a control character cannot go into an x-amz-access-token
+    // header: it is not a usable access_token.
+    match result {
+        Err((ty, _)) => assert_eq!(ty, "LwaMalformedResponse"),
+        Ok(v) => {
+            // Worse: it was stored, and the reader now cannot read what was stored.
+            let r = reader(&world);
+            let served = handle_reader(&r, json!({})).await;
+            panic!(
+                "stored a token with a newline ({v}); the reader then answers {:?}; parameter before {:?}",
+                served.map_err(|e| e.to_string()),
+                before.map(|b| b.1)
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn lwa_error_description_that_echoes_a_secret_is_not_repeated() {
+    let world = World::new("brk-echo").await;
+    world.create_secret(&world.credentials_json()).await;
+    let body = json!({
+        "error": "invalid_request",
+        "error_description": format!(
+            "Malformed request: client_secret={} refresh_token={}",
+            world.client_secret, world.refresh_token
+        ),
+    })
+    .to_string();
+    world
+        .script(json!([{"status": 400, "content_type": "application/json", "body": body}]))
+        .await;
+    let (ty, message) = invoke(&world, 3, &json!({})).await.unwrap_err();
+    assert_eq!(ty, "LwaInvalidRequest");
+    // "no secret: never a client secret, refresh token ... in any log line, error or response"
+    assert_no_leaks(&[&message]);
+}
+
+#[tokio::test]
+async fn error_as_a_number_is_described_truthfully() {
+    let world = World::new("brk-error-number").await;
+    world.create_secret(&world.credentials_json()).await;
+    world
+        .script(json!([{"status": 400, "content_type": "application/json",
+            "body": "{\"error\":400,\"error_description\":\"bad\"}", "repeat": true}]))
+        .await;
+    let (ty, message) = invoke(&world, 2, &json!({})).await.unwrap_err();
+    assert_eq!(ty, "LwaUnavailable", "{message}");
+    assert!(
+        !message.contains("without an `error` field"),
+        "the body has an `error` field (a number), the message says it has none: {message}"
+    );
+}
+
+#[tokio::test]
+async fn token_type_other_than_bearer_is_not_stored_as_a_usable_token() {
+    let world = World::new("brk-token-type").await;
+    world.create_secret(&world.credentials_json()).await;
+    world
+        .script(json!([{"status": 200, "content_type": "application/json",
+            "body": "{\"access_token\":\"Atza|PLANTED-MAC\",\"token_type\":\"mac\",\"expires_in\":3600}"}]))
+        .await;
+    let r = invoke(&world, 3, &json!({})).await;
+    let (ty, _) = r.expect_err("a mac token is not what callers send as x-amz-access-token");
+    assert_eq!(ty, "LwaMalformedResponse");
+}
+
+#[tokio::test]
+async fn huge_token_type_is_malformed_not_store_failed() {
+    let world = World::new("brk-token-type-huge").await;
+    world.create_secret(&world.credentials_json()).await;
+    world.seed_token("Atza|PLANTED-OLD", 100).await;
+    let body = json!({"access_token": "Atza|PLANTED-A", "token_type": "b".repeat(5000), "expires_in": 3600})
+        .to_string();
+    world
+        .script(json!([{"status": 200, "content_type": "application/json", "body": body}]))
+        .await;
+    let (ty, message) = invoke(&world, 3, &json!({})).await.unwrap_err();
+    assert_eq!(
+        ty, "LwaMalformedResponse",
+        "the fault is LWA's answer, not the parameter store: {message}"
+    );
+}
+
+// ---------------------------------------------------------------- stored value
+
+#[tokio::test]
+async fn stored_token_with_json_escapes_is_readable() {
+    // Valid JSON as any JSON encoder may write it (PHP, many Java encoders
+    // escape "/"; the refresher itself escapes control characters).
+    let world = World::new("brk-escaped").await;
+    let now = time::OffsetDateTime::now_utc();
+    let value = format!(
+        r#"{{"access_token":"Atza|PLANTED-ESC\/x","token_type":"bearer","expires_at":"{}","issued_at":"{}"}}"#,
+        rfc3339(now + time::Duration::seconds(3000)),
+        rfc3339(now - time::Duration::seconds(600))
+    );
+    put_raw_parameter(&world, &value).await;
+    let r = reader(&world);
+    let served = handle_reader(&r, json!({}))
+        .await
+        .map_err(|e| e.to_string());
+    let served = served.expect("a valid token JSON with an escaped / must be served");
+    assert_eq!(served["access_token"], "Atza|PLANTED-ESC/x");
+}
+
+#[tokio::test]
+async fn the_refresher_can_read_back_what_it_wrote() {
+    // Round trip of the stored-token format for a value that needs escaping.
+    let t = StoredToken::new(
+        lwa_token_service::secret::AccessToken::new("Atza|a\"b\\c"),
+        "bearer",
+        time::OffsetDateTime::now_utc(),
+        3600,
+    );
+    let back = StoredToken::from_parameter_value(&t.to_parameter_value());
+    assert!(back.is_ok(), "{:?}", back.err());
+}
+
+#[tokio::test]
+async fn far_future_expiry_with_negative_offset_does_not_crash_the_reader() {
+    let world = World::new("brk-far-future").await;
+    put_raw_parameter(
+        &world,
+        r#"{"access_token":"Atza|PLANTED-FAR","token_type":"bearer","expires_at":"9999-12-31T23:59:59-01:00","issued_at":"2026-11-30T11:32:48Z"}"#,
+    )
+    .await;
+    let r = reader(&world);
+    let url = tokio::spawn(async move { handle_reader(&r, event("reader-url-get.json")).await })
+        .await
+        .map_err(|e| format!("{e}"));
+    // 503 token_unavailable (unreadable) is the contract's answer for a
+    // value the reader cannot use; a panic is not.
+    let response = url.expect("the reader panicked on a stored expires_at beyond year 9999 UTC");
+    let _ = response;
+}
+
+#[tokio::test]
+async fn expired_token_dated_year_zero_with_offset_does_not_crash_the_reader() {
+    let world = World::new("brk-year-zero").await;
+    put_raw_parameter(
+        &world,
+        r#"{"access_token":"Atza|PLANTED-OLD","token_type":"bearer","expires_at":"0000-01-01T00:00:00+01:00","issued_at":"0000-01-01T00:00:00+01:00"}"#,
+    )
+    .await;
+    let r = reader(&world);
+    let result = tokio::spawn(async move {
+        handle_reader(&r, json!({}))
+            .await
+            .map_err(|e| e.error_type())
+    })
+    .await
+    .map_err(|e| format!("{e}"));
+    let result = result.expect("the reader panicked on a stored date before year 0 UTC");
+    assert_eq!(result.unwrap_err(), "TokenUnavailable");
+}
+
+#[tokio::test]
+async fn far_future_expiry_with_negative_offset_does_not_crash_the_refresher() {
+    let world = World::new("brk-far-future-refresher").await;
+    world.create_secret(&world.credentials_json()).await;
+    put_raw_parameter(
+        &world,
+        r#"{"access_token":"Atza|PLANTED-FAR","token_type":"bearer","expires_at":"9999-12-31T23:59:59-01:00","issued_at":"2026-11-30T11:32:48Z"}"#,
+    )
+    .await;
+    let result = tokio::spawn(async move { invoke(&world, 3, &event("scheduled.json")).await })
+        .await
+        .map_err(|e| format!("{e}"));
+    let _ = result.expect("the scheduled refresher panicked on the stored value, on every run");
+}
+
+// ---------------------------------------------------------------- secrets
+
+#[tokio::test]
+async fn rotation_with_two_refresh_token_aliases_keeps_the_secret_usable() {
+    let world = World::new("brk-rotate-aliases").await;
+    world
+        .control_put(json!({"clients": [{
+            "client_id": CLIENT_ID,
+            "client_secrets": [world.client_secret],
+            "refresh_tokens": [world.refresh_token],
+        }], "rotate_refresh_token": true}))
+        .await;
+    // Accepted today: the same value under two aliases.
+    let doc = json!({"client_id": CLIENT_ID, "client_secret": world.client_secret,
+                     "refresh_token": world.refresh_token, "SP_API_REFRESH_TOKEN": world.refresh_token});
+    world.create_secret(&doc.to_string()).await;
+    let first = invoke(&world, 3, &event("refresh.json")).await.unwrap();
+    assert_eq!(first["outcome"], "refreshed");
+    // The next run must still work with the secret the service wrote.
+    let second = invoke(&world, 3, &event("force-refresh.json")).await;
+    assert!(
+        second.is_ok(),
+        "after its own rotation write-back the secret is refused: {second:?}"
+    );
+}
+
+#[tokio::test]
+async fn rotation_keeps_other_fields_exactly() {
+    let world = World::new("brk-rotate-bignum").await;
+    world
+        .control_put(json!({"clients": [{
+            "client_id": CLIENT_ID,
+            "client_secrets": [world.client_secret],
+            "refresh_tokens": [world.refresh_token],
+        }], "rotate_refresh_token": true}))
+        .await;
+    let doc = format!(
+        r#"{{"client_id":"{CLIENT_ID}","client_secret":"{}","refresh_token":"{}","merchant_number":123456789012345678901234567890}}"#,
+        world.client_secret, world.refresh_token
+    );
+    world.create_secret(&doc).await;
+    invoke(&world, 3, &event("refresh.json")).await.unwrap();
+    let saved = world.secret_string().await;
+    assert!(
+        saved.contains("123456789012345678901234567890"),
+        "\"every other field ... kept\": merchant_number was rewritten: {}",
+        saved.split("merchant_number").nth(1).unwrap_or("")
+    );
+}
+
+#[tokio::test]
+async fn secret_with_a_byte_order_mark_is_accepted_or_explained() {
+    let world = World::new("brk-bom").await;
+    world
+        .control_put(json!({"clients": [{
+            "client_id": CLIENT_ID, "client_secrets": [world.client_secret],
+            "refresh_tokens": [world.refresh_token]}]}))
+        .await;
+    world
+        .create_secret(&format!("\u{feff}{}", world.credentials_json()))
+        .await;
+    match invoke(&world, 3, &json!({})).await {
+        Ok(v) => assert_eq!(v["outcome"], "refreshed"),
+        Err((ty, message)) => {
+            assert_eq!(ty, "CredentialsInvalid");
+            assert!(
+                message.contains("BOM") || message.to_lowercase().contains("byte order mark"),
+                "the secret is JSON with a BOM; the message only says it is not JSON: {message}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn key_in_another_case_is_named_in_the_error() {
+    let world = World::new("brk-key-case").await;
+    let doc = json!({"Client_Id": CLIENT_ID, "client_secret": world.client_secret,
+                     "refresh_token": world.refresh_token});
+    world.create_secret(&doc.to_string()).await;
+    let (ty, message) = invoke(&world, 3, &json!({})).await.unwrap_err();
+    assert_eq!(ty, "CredentialsInvalid");
+    assert!(
+        message.contains("Client_Id"),
+        "the secret has `Client_Id`; the message says only that client_id is missing: {message}"
+    );
+}
+
+// ---------------------------------------------------------------- events
+
+#[tokio::test]
+async fn eventbridge_envelope_with_another_action_is_invalid() {
+    let world = World::new("brk-eb-action").await;
+    world.create_secret(&world.credentials_json()).await;
+    let mut e = event("scheduled.json");
+    e["action"] = json!("delete");
+    let r = invoke(&world, 3, &e).await;
+    assert_eq!(
+        r.map_err(|(t, _)| t).unwrap_err(),
+        "InvalidEvent",
+        "\"any other action ... error InvalidEvent\""
+    );
+}
+
+#[tokio::test]
+async fn huge_unknown_key_is_not_echoed_whole() {
+    let world = World::new("brk-huge-key").await;
+    let key = "k".repeat(200_000);
+    let mut m = serde_json::Map::new();
+    m.insert(key, json!(1));
+    let (ty, message) = invoke(&world, 3, &Value::Object(m)).await.unwrap_err();
+    assert_eq!(ty, "InvalidEvent");
+    assert!(
+        message.len() < 2_000,
+        "error message (and log line) is {} bytes",
+        message.len()
+    );
+}
+
+// ---------------------------------------------------------------- deadline, write failures
+
+#[tokio::test]
+async fn a_lambda_timeout_too_short_for_the_request_is_explained() {
+    let world = World::new("brk-short-deadline").await;
+    world.create_secret(&world.credentials_json()).await;
+    let refresher = world.refresher(TIMEOUT, 3, MARGIN);
+    let err = handle_refresher(
+        &refresher,
+        &world.profile(),
+        &json!({}),
+        Instant::now() + Duration::from_secs(3),
+    )
+    .await
+    .unwrap_err();
+    let message = err.to_string();
+    assert_eq!(world.lwa_requests().await.len(), 0);
+    assert!(
+        message.to_lowercase().contains("timeout") && !message.contains("usually temporary"),
+        "no request was possible because the Lambda timeout is too short; the message blames the endpoint: {message}"
+    );
+}
+
+mod fakes {
+    use lwa_token_service::aws::{
+        CredentialsLoadError, CredentialsSource, TokenLoadError, TokenStore,
+    };
+    use lwa_token_service::credentials::{parse_credentials, Credentials, RefreshTokenOrigin};
+    use lwa_token_service::lwa::{ExchangeStats, LwaError, TokenEndpoint, TokenResponse};
+    use lwa_token_service::secret::{AccessToken, RefreshToken};
+    use lwa_token_service::token::StoredToken;
+    use tokio::time::Instant;
+
+    pub struct Secrets;
+    impl CredentialsSource for Secrets {
+        async fn load(&self, secret_id: &str) -> Result<Credentials, CredentialsLoadError> {
+            parse_credentials(
+                secret_id,
+                r#"{"client_id":"amzn1.application-oa2-client.A","client_secret":"S","refresh_token":"Atzr|OLD"}"#,
+            )
+            .map_err(CredentialsLoadError::Invalid)
+        }
+        async fn save_refresh_token(
+            &self,
+            _: &RefreshTokenOrigin,
+            _: &RefreshToken,
+        ) -> Result<(), String> {
+            Err("AccessDeniedException: not allowed to PutSecretValue".into())
+        }
+    }
+    pub struct Lwa;
+    impl TokenEndpoint for Lwa {
+        async fn request_token(
+            &self,
+            _: &Credentials,
+            _: Instant,
+            stats: &mut ExchangeStats,
+        ) -> Result<TokenResponse, LwaError> {
+            stats.requests += 1;
+            Ok(TokenResponse {
+                access_token: AccessToken::new("Atza|NEW"),
+                token_type: "bearer".into(),
+                expires_in: 3600,
+                refresh_token: Some(RefreshToken::new("Atzr|ROTATED")),
+                requested_at: time::OffsetDateTime::now_utc(),
+            })
+        }
+    }
+    pub struct Store;
+    impl TokenStore for Store {
+        async fn load(&self, _: &str) -> Result<Option<StoredToken>, TokenLoadError> {
+            Ok(None)
+        }
+        async fn save(
+            &self,
+            _: &str,
+            _: &StoredToken,
+        ) -> Result<(), lwa_token_service::aws::SaveError> {
+            Err("ThrottlingException: Rate exceeded".into())
+        }
+    }
+}
+
+#[tokio::test]
+async fn lost_rotated_refresh_token_is_reported_when_the_store_also_fails() {
+    use lwa_token_service::refresh::{Profile, Refresher};
+    let r = Refresher::new(fakes::Secrets, fakes::Lwa, fakes::Store, MARGIN);
+    let profile = Profile {
+        name: None,
+        secret_id: "spapi/lwa".into(),
+        parameter_name: "/spapi/lwa/access-token".into(),
+    };
+    let (res, _, _) = r.refresh(&profile, true, deadline()).await;
+    let e = res.unwrap_err();
+    let m = e.to_string();
+    assert!(
+        m.contains("refresh token") && m.contains("PutSecretValue"),
+        "LWA rotated the refresh token, the secret write failed and the parameter write failed; \
+         the error ({}) says nothing about the lost refresh token: {m}",
+        e.error_type()
+    );
+}
+
+// ---------------------------------------------------------------- configuration (real binaries)
+
+mod cold {
+    use serde_json::Value;
+    use std::ffi::OsStr;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+    use std::process::Command;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    pub const REFRESHER: &str = env!("CARGO_BIN_EXE_token-refresher");
+    pub const READER: &str = env!("CARGO_BIN_EXE_token-reader");
+
+    fn fake_runtime_api() -> (String, mpsc::Receiver<(String, Value)>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let Ok((stream, _)) = listener.accept() else {
+                return;
+            };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            reader.read_line(&mut request_line).unwrap();
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if line.trim().is_empty() {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let mut stream = stream;
+            let _ = stream.write_all(b"HTTP/1.1 202 Accepted\r\ncontent-length: 2\r\n\r\n{}");
+            let path = request_line
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or_default()
+                .to_owned();
+            let _ = tx.send((path, serde_json::from_slice(&body).unwrap_or(Value::Null)));
+        });
+        (addr, rx)
+    }
+
+    /// (output, first Runtime API request path + body)
+    pub fn cold_start<K: AsRef<OsStr>, V: AsRef<OsStr>>(
+        binary: &str,
+        env: &[(K, Option<V>)],
+    ) -> (String, Option<(String, Value)>) {
+        let (api, rx) = fake_runtime_api();
+        let mut cmd = Command::new(binary);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("AWS_LAMBDA_RUNTIME_API", &api)
+            .env("AWS_LAMBDA_FUNCTION_NAME", "test")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("LWA_CREDENTIALS_SECRET_ID", "spapi/lwa")
+            .env("TOKEN_PARAMETER_NAME", "/spapi/lwa/access-token")
+            .env("AWS_REGION", "us-east-1");
+        for (k, v) in env {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        let out = cmd.output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (text, rx.recv_timeout(Duration::from_secs(5)).ok())
+    }
+
+    pub fn started(report: &Option<(String, Value)>) -> bool {
+        report
+            .as_ref()
+            .is_some_and(|(p, _)| p == "/2018-06-01/runtime/invocation/next")
+    }
+}
+
+#[test]
+fn token_url_with_credentials_is_refused_without_echoing_them() {
+    for url in [
+        "http://amzn1.application-oa2-client.x:amzn1.oa2-cs.v1.PLANTED-CS@api.amazon.com/auth/o2/token",
+        "https://amzn1.application-oa2-client.x:amzn1.oa2-cs.v1.PLANTED-CS@sellingpartnerapi-na.amazon.com/auth/o2/token",
+    ] {
+        let (output, report) = cold::cold_start(cold::REFRESHER, &[("LWA_TOKEN_URL", Some(url))]);
+        assert!(!cold::started(&report), "{url}: must fail");
+        let reported = report.map(|(_, b)| b.to_string()).unwrap_or_default();
+        assert!(
+            !output.contains("PLANTED") && !reported.contains("PLANTED"),
+            "the client secret in the URL's userinfo is echoed into the log and the init error:\n{output}"
+        );
+    }
+}
+
+#[test]
+fn sandbox_sp_api_host_is_refused() {
+    let (output, report) = cold::cold_start(
+        cold::REFRESHER,
+        &[(
+            "LWA_TOKEN_URL",
+            Some("https://sandbox.sellingpartnerapi-na.amazon.com/auth/o2/token"),
+        )],
+    );
+    assert!(
+        !cold::started(&report),
+        "the sandbox SP-API host was accepted as the token endpoint\n{output}"
+    );
+    assert!(
+        output.contains("https://api.amazon.com/auth/o2/token"),
+        "{output}"
+    );
+}
+
+#[test]
+fn overflowing_number_is_called_out_of_range_not_not_a_number() {
+    let (output, report) = cold::cold_start(
+        cold::REFRESHER,
+        &[("LWA_MAX_ATTEMPTS", Some("99999999999999999999"))],
+    );
+    assert!(!cold::started(&report));
+    let line = output
+        .lines()
+        .find(|l| l.contains("invalid configuration"))
+        .unwrap_or_default();
+    assert!(
+        line.contains("LWA_MAX_ATTEMPTS") && !line.contains("is not a number"),
+        "{line}"
+    );
+}
+
+#[test]
+fn non_utf8_token_url_is_not_silently_replaced_by_the_default() {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+    let bad = OsString::from_vec(b"http://127.0.0.1:9/\xff".to_vec());
+    let (output, report) = cold::cold_start(cold::REFRESHER, &[("LWA_TOKEN_URL", Some(bad))]);
+    assert!(
+        !cold::started(&report),
+        "an invalid LWA_TOKEN_URL was ignored and the production endpoint used\n{output}"
+    );
+}
+
+#[test]
+fn config_error_is_one_line_even_for_a_value_with_a_newline() {
+    let (output, report) = cold::cold_start(
+        cold::REFRESHER,
+        &[("LWA_TOKEN_URL", Some("not a url\nsecond line"))],
+    );
+    assert!(!cold::started(&report));
+    let lines: Vec<&str> = output.lines().collect();
+    assert_eq!(lines.len(), 1, "{output:?}");
+}
+
+#[test]
+fn fleet_mode_reader_starts_with_a_parameter_prefix() {
+    let (output, report) = cold::cold_start(
+        cold::READER,
+        &[
+            ("TOKEN_PARAMETER_NAME", None),
+            ("TOKEN_PARAMETER_PREFIX", Some("/spapi/lwa/")),
+        ],
+    );
+    assert!(
+        cold::started(&report),
+        "fleet mode (TOKEN_PARAMETER_PREFIX replaces TOKEN_PARAMETER_NAME) is refused\n{output}"
+    );
+}
+
+#[test]
+fn fleet_mode_refresher_starts_with_prefixes() {
+    let (output, report) = cold::cold_start(
+        cold::REFRESHER,
+        &[
+            ("TOKEN_PARAMETER_NAME", None),
+            ("LWA_CREDENTIALS_SECRET_ID", None),
+            ("TOKEN_PARAMETER_PREFIX", Some("/spapi/lwa/")),
+            ("LWA_SECRET_PREFIX", Some("spapi/lwa/")),
+        ],
+    );
+    assert!(
+        cold::started(&report),
+        "fleet mode (LWA_SECRET_PREFIX + TOKEN_PARAMETER_PREFIX) is refused\n{output}"
+    );
+}
+
+#[tokio::test]
+async fn fleet_mode_reader_accepts_a_profile() {
+    // With a single parameter configured, the reader should at least not
+    // call the contract's `profile` field unknown; with fleet mode it selects
+    // the profile. Today: "unknown field `profile`".
+    let world = World::new("brk-fleet-profile").await;
+    world.seed_token("Atza|PLANTED-P", 3000).await;
+    let r = reader(&world);
+    let e = handle_reader(&r, json!({"action": "get", "profile": "../../other"}))
+        .await
+        .unwrap_err();
+    assert!(
+        !e.to_string().contains("unknown field"),
+        "the contract's `profile` field is not known: {e}"
+    );
+}
+
+#[test]
+fn margin_that_refreshes_on_every_scheduled_run_warns() {
+    use lwa_token_service::config::RefresherConfig;
+    let c = RefresherConfig::from_lookup(|k| match k {
+        "LWA_CREDENTIALS_SECRET_ID" => Some("spapi/lwa".into()),
+        "TOKEN_PARAMETER_NAME" => Some("/p".into()),
+        "REFRESH_MARGIN_SECONDS" => Some("3300".into()),
+        _ => None,
+    })
+    .unwrap();
+    assert!(
+        !c.warnings.is_empty(),
+        "3300 s margin with a 3600 s token and the default rate(10 minutes) schedule refreshes on every run; no warning"
+    );
+}
+
+#[tokio::test]
+async fn token_url_with_a_secret_in_the_query_is_refused_or_not_echoed() {
+    use lwa_token_service::config::RefresherConfig;
+    use lwa_token_service::lwa::{ExchangeStats, LwaClient, TokenEndpoint};
+    let url = "https://127.0.0.1:9/auth/o2/token?client_secret=amzn1.oa2-cs.v1.PLANTED-Q";
+    let config = RefresherConfig::from_lookup(|n| match n {
+        "LWA_CREDENTIALS_SECRET_ID" => Some("spapi/lwa".into()),
+        "TOKEN_PARAMETER_NAME" => Some("/p".into()),
+        "LWA_TOKEN_URL" => Some(url.into()),
+        _ => None,
+    });
+    // Userinfo is refused ("must not carry credentials in the URL"); a query is not.
+    let Ok(config) = config else { return };
+    let client = LwaClient::new(config.token_url, Duration::from_millis(500), 1);
+    let creds = lwa_token_service::credentials::parse_credentials(
+        "s",
+        r#"{"client_id":"amzn1.application-oa2-client.A","client_secret":"amzn1.oa2-cs.v1.PLANTED-S","refresh_token":"Atzr|PLANTED-R"}"#,
+    )
+    .unwrap();
+    let mut stats = ExchangeStats::default();
+    let e = client
+        .request_token(&creds, Instant::now() + Duration::from_secs(5), &mut stats)
+        .await
+        .err()
+        .expect("nothing listens on port 9");
+    assert!(
+        !e.to_string().contains("PLANTED"),
+        "the URL (with the client secret in its query) is echoed into the error and log: {e}"
+    );
+}
+
+#[tokio::test]
+async fn a_404_from_a_wrong_token_url_points_at_the_url_not_the_secret() {
+    // What the stand-in (and many JSON APIs) answer for a wrong path.
+    let world = World::new("brk-404").await;
+    world.create_secret(&world.credentials_json()).await;
+    world
+        .script(json!([{"status": 404, "content_type": "application/json",
+            "body": "{\"error\":\"not_found\",\"path\":\"/auth/o2/tokn\"}"}]))
+        .await;
+    let (ty, message) = invoke(&world, 3, &json!({})).await.unwrap_err();
+    assert!(
+        message.contains("LWA_TOKEN_URL"),
+        "{ty}: a 404 means the URL is wrong; the message sends the operator to the secret: {message}"
+    );
+}
