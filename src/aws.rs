@@ -173,10 +173,7 @@ pub trait TokenStore {
     async fn save(&self, parameter: &str, token: &StoredToken) -> Result<(), SaveError>;
     /// Every stored token whose parameter name starts with `prefix` (fleet
     /// mode). `Err` is a one-line reason.
-    async fn load_prefix(&self, prefix: &str) -> Result<StoredTokens, String> {
-        let _ = prefix;
-        Ok(StoredTokens::new())
-    }
+    async fn load_prefix(&self, prefix: &str) -> Result<StoredTokens, String>;
 }
 
 impl<T: TokenStore + ?Sized> TokenStore for &T {

@@ -60,10 +60,10 @@ pub struct FleetConfig {
     /// `SSM_WRITE_TPS` (default 3, PutParameter's default quota): the pace of
     /// writes, per second; 0 = unpaced.
     pub write_tps: u32,
-    /// `REFRESH_SPREAD_SECONDS` (default 600, the schedule interval): each
-    /// profile refreshes up to this much earlier than the margin, by a
-    /// stable per-profile offset, so a fleet refreshed together does not come
-    /// due together again.
+    /// `REFRESH_SPREAD_SECONDS` (default 600: the schedule interval; 0 = off):
+    /// the fleet is split into (3600 − margin) / this phases that refresh in
+    /// different runs (see `fleet::effective_margin`), so a fleet refreshed
+    /// together does not come due together again.
     pub spread: Duration,
 }
 
@@ -204,18 +204,6 @@ impl RefresherConfig {
                 "REFRESH_MARGIN_SECONDS={margin}: a 3600 s token has at most 3000 s left at the next run of a \
                  10-minute schedule, so every run will call LWA; 1800 is the default"
             ));
-        }
-        if let RefresherTarget::Fleet(f) = &target {
-            if f.spread.as_secs() >= margin {
-                return Err(config_err(
-                    "REFRESH_SPREAD_SECONDS",
-                    format!(
-                        "{} is not below REFRESH_MARGIN_SECONDS ({margin}); the spread moves refreshes earlier \
-                         within the margin, e.g. 600 (one schedule interval)",
-                        f.spread.as_secs()
-                    ),
-                ));
-            }
         }
         let timeout_ms = env.integer("LWA_TIMEOUT_MS", 10_000, 100, 60_000, |_| None)?;
         let attempts = env.integer("LWA_MAX_ATTEMPTS", 3, 1, 10, |_| None)?;
@@ -704,13 +692,6 @@ mod tests {
         ]))
         .unwrap_err();
         assert_eq!(e.variable, "TOKEN_PARAMETER_PREFIX");
-        let e = RefresherConfig::from_lookup(lookup(&[
-            ("LWA_SECRET_PREFIX", "spapi/"),
-            ("TOKEN_PARAMETER_PREFIX", "/spapi/"),
-            ("REFRESH_SPREAD_SECONDS", "1800"),
-        ]))
-        .unwrap_err();
-        assert_eq!(e.variable, "REFRESH_SPREAD_SECONDS");
         let r =
             ReaderConfig::from_lookup(lookup(&[("TOKEN_PARAMETER_PREFIX", "/spapi/lwa/sellers/")]))
                 .unwrap();

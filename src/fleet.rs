@@ -58,20 +58,43 @@ pub fn check_profile_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A stable offset of `name` within `spread` (FNV-1a of the name, whole
-/// seconds): the same profile always gets the same offset, different
-/// profiles spread evenly.
-pub fn spread_offset(name: &str, spread: Duration) -> Duration {
-    let secs = spread.as_secs();
-    if secs == 0 {
-        return Duration::ZERO;
-    }
+/// A stable hash of a profile name (FNV-1a, 64 bits).
+fn name_hash(name: &str) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for b in name.bytes() {
         hash ^= u64::from(b);
         hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
     }
-    Duration::from_secs(hash % secs)
+    hash
+}
+
+/// The margin a profile is refreshed with in the run at `now` (Unix
+/// seconds), spreading a fleet across runs.
+///
+/// A token refreshed when it has `margin` left is refreshed again every
+/// (3600 − margin) / `interval` runs (3 with the defaults). A fleet refreshed
+/// together would stay together: every profile due in the same run, forever.
+/// So the fleet is split into that many phases by a stable hash of the
+/// name; in the runs of its own phase (wall-clock slot
+/// `now / interval mod phases`) a profile may refresh early, with up to
+/// (phases − 1) × `interval` more than the margin left. After one cycle each
+/// phase refreshes in its own runs, about 1/phases of the fleet per run. A
+/// token is never refreshed later than `margin` before expiry.
+pub fn effective_margin(name: &str, now: i64, margin: Duration, interval: Duration) -> Duration {
+    let interval_s = interval.as_secs();
+    if interval_s == 0 {
+        return margin;
+    }
+    let phases = (3600u64.saturating_sub(margin.as_secs()) / interval_s).max(1);
+    if phases == 1 {
+        return margin;
+    }
+    let slot = (now.max(0) as u64 / interval_s) % phases;
+    if name_hash(name) % phases == slot {
+        margin + interval * (phases as u32 - 1)
+    } else {
+        margin
+    }
 }
 
 /// The fleet run's settings.
@@ -87,7 +110,7 @@ pub struct FleetSettings {
     pub concurrency: usize,
     /// PutParameter calls per second; 0 = unpaced.
     pub write_tps: u32,
-    /// Spread of refreshes inside the margin.
+    /// The schedule interval the fleet is spread over (see [`effective_margin`]); 0 = no spreading.
     pub spread: Duration,
     /// `REFRESH_MARGIN_SECONDS`.
     pub margin: Duration,
@@ -205,6 +228,10 @@ impl<S: TokenStore> TokenStore for PacedStore<S> {
         parameter: &str,
     ) -> Result<Option<StoredToken>, crate::aws::TokenLoadError> {
         self.inner.load(parameter).await
+    }
+
+    async fn load_prefix(&self, prefix: &str) -> Result<crate::aws::StoredTokens, String> {
+        self.inner.load_prefix(prefix).await
     }
 
     async fn save(&self, parameter: &str, token: &StoredToken) -> Result<(), SaveError> {
@@ -407,7 +434,7 @@ pub async fn run_fleet<E: TokenEndpoint, S: TokenStore>(
                     secret_id,
                     parameter_name: parameter,
                 };
-                let margin = settings.margin.saturating_sub(spread_offset(&name, settings.spread));
+                let margin = effective_margin(&name, now.unix_timestamp(), settings.margin, settings.spread);
                 let mut stats = crate::lwa::ExchangeStats::default();
                 let (result, _) = refresher
                     .refresh_with(&profile, loaded, force, margin, deadline, &mut stats)
@@ -417,11 +444,12 @@ pub async fn run_fleet<E: TokenEndpoint, S: TokenStore>(
                     Ok(report) => ProfileResult::Done(report.outcome, report.expires_in),
                     Err(e) => {
                         if uses_app && e.error_type() == "LwaInvalidClient" {
+                            // Reported once, for the app; profiles in flight count as stopped.
                             let mut flag = app_rejected.borrow_mut();
                             if flag.is_none() {
                                 *flag = Some(e);
-                                return ProfileResult::AppStopped(old_ttl);
                             }
+                            return ProfileResult::AppStopped(old_ttl);
                         }
                         tracing::warn!(profile = %name, error_type = e.error_type(), error = %e, "profile refresh failed");
                         ProfileResult::Failed(
@@ -561,20 +589,42 @@ mod tests {
     }
 
     #[test]
-    fn spread_is_stable_and_bounded() {
-        let spread = Duration::from_secs(600);
-        let a = spread_offset("seller-1", spread);
-        assert_eq!(a, spread_offset("seller-1", spread));
-        let offsets: std::collections::HashSet<u64> = (0..1000)
-            .map(|i| spread_offset(&format!("seller-{i}"), spread).as_secs())
-            .collect();
-        assert!(offsets.iter().all(|o| *o < 600));
-        assert!(
-            offsets.len() > 400,
-            "offsets spread across the interval: {}",
-            offsets.len()
+    fn a_fleet_refreshed_together_spreads_across_runs() {
+        // A 10-minute schedule for 12 hours; every token first issued in the
+        // same run (a little after it, as a large fleet's are).
+        let (margin, interval) = (Duration::from_secs(1800), Duration::from_secs(600));
+        let names: Vec<String> = (0..600).map(|i| format!("seller-{i}")).collect();
+        let mut expires: Vec<i64> = (0..600).map(|i| 3600 + (i as i64 % 120)).collect();
+        let mut per_run = Vec::new();
+        for run in 1..72 {
+            let now = run * 600;
+            let mut refreshed = 0;
+            for (n, e) in names.iter().zip(expires.iter_mut()) {
+                assert!(*e - now > 600, "a token came within one run of lapsing");
+                if *e - now <= effective_margin(n, now, margin, interval).as_secs() as i64 {
+                    *e = now + 3600 + 5;
+                    refreshed += 1;
+                }
+            }
+            per_run.push(refreshed);
+        }
+        // After the first cycle, each run refreshes about a third of the fleet.
+        for n in &per_run[6..] {
+            assert!((150..=250).contains(n), "{per_run:?}");
+        }
+        // Stable, never later than the margin, and off without an interval.
+        assert_eq!(
+            effective_margin("a", 1234, margin, interval),
+            effective_margin("a", 1234, margin, interval)
         );
-        assert_eq!(spread_offset("x", Duration::ZERO), Duration::ZERO);
+        for now in (0..3600).step_by(600) {
+            assert!(effective_margin("a", now, margin, interval) >= margin);
+        }
+        assert_eq!(effective_margin("a", 0, margin, Duration::ZERO), margin);
+        assert_eq!(
+            effective_margin("a", 0, Duration::from_secs(3300), interval),
+            Duration::from_secs(3300)
+        );
     }
 
     #[test]
@@ -646,6 +696,9 @@ mod tests {
     async fn writes_are_paced() {
         struct Count(RefCell<Vec<Instant>>);
         impl TokenStore for Count {
+            async fn load_prefix(&self, _: &str) -> Result<crate::aws::StoredTokens, String> {
+                Ok(Default::default())
+            }
             async fn load(
                 &self,
                 _: &str,
@@ -680,6 +733,9 @@ mod tests {
     async fn throttled_writes_are_retried_without_a_new_token() {
         struct Throttled(Cell<u32>);
         impl TokenStore for Throttled {
+            async fn load_prefix(&self, _: &str) -> Result<crate::aws::StoredTokens, String> {
+                Ok(Default::default())
+            }
             async fn load(
                 &self,
                 _: &str,

@@ -164,6 +164,9 @@ mod tests {
         reads: RefCell<u32>,
     }
     impl TokenStore for FakeStore {
+        async fn load_prefix(&self, _: &str) -> Result<crate::aws::StoredTokens, String> {
+            Ok(Default::default())
+        }
         async fn load(&self, _parameter: &str) -> Result<Option<StoredToken>, TokenLoadError> {
             *self.reads.borrow_mut() += 1;
             self.value.borrow().clone()

@@ -363,6 +363,9 @@ mod tests {
         saves: RefCell<u32>,
     }
     impl TokenStore for FakeStore {
+        async fn load_prefix(&self, _: &str) -> Result<crate::aws::StoredTokens, String> {
+            Ok(Default::default())
+        }
         async fn load(&self, _parameter: &str) -> Result<Option<StoredToken>, TokenLoadError> {
             if self.malformed {
                 return Err(TokenLoadError::Malformed("not JSON".into()));

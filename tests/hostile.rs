@@ -467,6 +467,12 @@ mod fakes {
     }
     pub struct Store;
     impl TokenStore for Store {
+        async fn load_prefix(
+            &self,
+            _: &str,
+        ) -> Result<lwa_token_service::aws::StoredTokens, String> {
+            Ok(Default::default())
+        }
         async fn load(&self, _: &str) -> Result<Option<StoredToken>, TokenLoadError> {
             Ok(None)
         }
