@@ -41,7 +41,25 @@ impl LazySdkConfig {
     pub async fn get(&self) -> &SdkConfig {
         self.config
             .get_or_init(|| async {
-                aws_config::defaults(BehaviorVersion::latest())
+                let mut loader = aws_config::defaults(BehaviorVersion::latest());
+                if let Some(pem) = crate::tls::ca_bundle() {
+                    use aws_smithy_http_client::tls;
+                    let trust = tls::TrustStore::empty()
+                        .with_native_roots(false)
+                        .with_pem_certificate(pem);
+                    if let Ok(context) = tls::TlsContext::builder().with_trust_store(trust).build()
+                    {
+                        loader = loader.http_client(
+                            aws_smithy_http_client::Builder::new()
+                                .tls_provider(tls::Provider::Rustls(
+                                    tls::rustls_provider::CryptoMode::AwsLc,
+                                ))
+                                .tls_context(context)
+                                .build_https(),
+                        );
+                    }
+                }
+                loader
                     .timeout_config(
                         TimeoutConfig::builder()
                             .connect_timeout(Duration::from_secs(3))

@@ -22,4 +22,5 @@ pub mod refresh;
 pub mod runtime;
 pub mod secret;
 pub mod telemetry;
+pub mod tls;
 pub mod token;

@@ -192,7 +192,14 @@ impl LwaClient {
 
     fn http(&self) -> &reqwest::Client {
         self.http.get_or_init(|| {
-            reqwest::Client::builder()
+            let mut builder = reqwest::Client::builder();
+            if let Some(certs) = crate::tls::ca_bundle()
+                .and_then(|pem| reqwest::Certificate::from_pem_bundle(pem).ok())
+                .filter(|c| !c.is_empty())
+            {
+                builder = builder.tls_certs_only(certs);
+            }
+            builder
                 .redirect(reqwest::redirect::Policy::none())
                 .connect_timeout(CONNECT_TIMEOUT.min(self.timeout))
                 .timeout(self.timeout)

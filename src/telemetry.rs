@@ -8,8 +8,9 @@
 //! response payload is an access token.
 
 use std::str::FromStr;
-use tracing_subscriber::filter::{EnvFilter, LevelFilter};
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::prelude::*;
 
 /// Installs the global subscriber writing to stdout, at the level the
 /// environment asks for.
@@ -29,21 +30,21 @@ where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
     let others = level.min(LevelFilter::DEBUG);
-    let filter = EnvFilter::builder()
-        .with_default_directive(others.into())
-        .parse_lossy(format!(
-            "lwa_token_service={level},token_refresher={level},token_reader={level}"
-        ));
-    let builder = tracing_subscriber::fmt()
+    let targets = Targets::new()
+        .with_default(others)
+        .with_target("lwa_token_service", level)
+        .with_target("token_refresher", level)
+        .with_target("token_reader", level);
+    let layer = tracing_subscriber::fmt::layer()
         .with_target(false)
         .without_time()
         .with_ansi(false)
-        .with_env_filter(filter)
         .with_writer(writer);
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let registry = tracing_subscriber::registry().with(targets);
     let _ = if json {
-        builder.json().flatten_event(true).try_init()
+        registry.with(layer.json().flatten_event(true)).try_init()
     } else {
-        builder.try_init()
+        registry.with(layer).try_init()
     };
 }
