@@ -302,6 +302,7 @@ impl CredentialsSource for FleetCredentials<'_> {
 }
 
 enum ProfileResult {
+    Ignored,
     Done(Outcome, i64),
     Failed(ProfileFailure, Option<i64>),
     AppStopped(Option<i64>),
@@ -324,10 +325,6 @@ pub async fn run_fleet<E: TokenEndpoint, S: TokenStore>(
         secret_id: secret_id.to_owned(),
         detail,
     };
-    let discovered = secrets
-        .discover(&settings.secret_prefix)
-        .await
-        .map_err(|d| listing_failed(d, &format!("{}*", settings.secret_prefix)))?;
     let app = match &settings.app_secret_id {
         Some(id) => match secrets.load_document(id).await {
             Ok(doc) => Some(doc),
@@ -346,62 +343,9 @@ pub async fn run_fleet<E: TokenEndpoint, S: TokenStore>(
             detail,
         })?;
 
-    let mut failures = Vec::new();
-    let mut work = Vec::new();
-    let mut prefetched = HashMap::new();
-    let app_names: Vec<&str> = settings.app_secret_id.iter().map(|s| s.as_str()).collect();
-    for found in discovered {
-        if app_names
-            .iter()
-            .any(|a| *a == found.name || a.contains(&format!(":secret:{}-", found.name)))
-        {
-            continue; // the app secret itself may live under the prefix
-        }
-        let name = found.name[settings.secret_prefix.len()..].to_owned();
-        if let Err(why) = check_profile_name(&name) {
-            failures.push(ProfileFailure {
-                profile: name.escape_default().to_string(),
-                error_type: "CredentialsInvalid".into(),
-                message: format!(
-                    "secret `{}`: {why}; rename the secret (the profile name becomes part of the parameter name)",
-                    found.name.escape_default()
-                ),
-                profiles_affected: None,
-            });
-            continue;
-        }
-        let parameter = format!("{}{name}", settings.parameter_prefix);
-        match found.document {
-            Ok(doc) => {
-                let uses_app = !doc.has_client();
-                prefetched.insert(found.name.clone(), doc);
-                work.push((name, found.name, parameter, uses_app));
-            }
-            Err(e) => {
-                let error = match e {
-                    CredentialsLoadError::Invalid(e) => ServiceError::CredentialsInvalid(e),
-                    CredentialsLoadError::Unavailable(detail) => {
-                        ServiceError::CredentialsUnavailable {
-                            secret_id: found.name.clone(),
-                            detail,
-                        }
-                    }
-                };
-                failures.push(ProfileFailure {
-                    profile: name,
-                    error_type: error.error_type().into(),
-                    message: error.to_string(),
-                    profiles_affected: None,
-                });
-            }
-        }
-    }
-    let discovered_failures = failures.len();
-    let profiles = work.len() + discovered_failures;
-
     let credentials = FleetCredentials {
         secrets,
-        prefetched: RefCell::new(prefetched),
+        prefetched: RefCell::new(HashMap::new()),
         app_secret_id: settings.app_secret_id.clone(),
         app: RefCell::new(app),
     };
@@ -410,19 +354,79 @@ pub async fn run_fleet<E: TokenEndpoint, S: TokenStore>(
     let requests = Cell::new(0u32);
     let stored = &stored;
 
-    let results: Vec<ProfileResult> = stream::iter(work)
-        .map(|(name, secret_id, parameter, uses_app)| {
-            let refresher = &refresher;
-            let app_rejected = &app_rejected;
-            let requests = &requests;
+    // Discovery feeds the refreshes as it reads: the first profiles refresh
+    // while later pages are still being listed.
+    let (tx, rx) = tokio::sync::mpsc::channel(256);
+    let listing = async {
+        let r = secrets.discover_into(&settings.secret_prefix, &tx).await;
+        drop(tx);
+        r
+    };
+    let found = stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    let refreshing = found
+        .map(|found| {
+            let (refresher, credentials) = (&refresher, &credentials);
+            let (app_rejected, requests) = (&app_rejected, &requests);
             async move {
+                let is_app = settings
+                    .app_secret_id
+                    .as_deref()
+                    .is_some_and(|a| a == found.name || a.contains(&format!(":secret:{}-", found.name)));
+                if is_app {
+                    return ProfileResult::Ignored; // the app secret itself may live under the prefix
+                }
+                let name = found.name[settings.secret_prefix.len()..].to_owned();
+                if let Err(why) = check_profile_name(&name) {
+                    return ProfileResult::Failed(
+                        ProfileFailure {
+                            profile: name.escape_default().to_string(),
+                            error_type: "CredentialsInvalid".into(),
+                            message: format!(
+                                "secret `{}`: {why}; rename the secret (the profile name becomes part of the parameter name)",
+                                found.name.escape_default()
+                            ),
+                            profiles_affected: None,
+                        },
+                        None,
+                    );
+                }
+                let parameter = format!("{}{name}", settings.parameter_prefix);
+                let doc = match found.document {
+                    Ok(doc) => doc,
+                    Err(e) => {
+                        let error = match e {
+                            CredentialsLoadError::Invalid(e) => ServiceError::CredentialsInvalid(e),
+                            CredentialsLoadError::Unavailable(detail) => ServiceError::CredentialsUnavailable {
+                                secret_id: found.name.clone(),
+                                detail,
+                            },
+                        };
+                        return ProfileResult::Failed(
+                            ProfileFailure {
+                                profile: name,
+                                error_type: error.error_type().into(),
+                                message: error.to_string(),
+                                profiles_affected: None,
+                            },
+                            None,
+                        );
+                    }
+                };
+                let uses_app = !doc.has_client();
+                credentials.prefetched.borrow_mut().insert(found.name.clone(), doc);
                 let now = OffsetDateTime::now_utc();
                 let loaded = match stored.get(&parameter) {
                     None => Ok(None),
                     Some(Ok(t)) => Ok(Some(t.clone())),
                     Some(Err(why)) => Err(crate::aws::TokenLoadError::Malformed(why.clone())),
                 };
-                let old_ttl = loaded.as_ref().ok().and_then(|t| t.as_ref()).map(|t| t.seconds_left(now).max(0));
+                let old_ttl = loaded
+                    .as_ref()
+                    .ok()
+                    .and_then(|t| t.as_ref())
+                    .map(|t| t.seconds_left(now).max(0));
                 if uses_app && app_rejected.borrow().is_some() {
                     return ProfileResult::AppStopped(old_ttl);
                 }
@@ -431,7 +435,7 @@ pub async fn run_fleet<E: TokenEndpoint, S: TokenStore>(
                 }
                 let profile = Profile {
                     name: Some(name.clone()),
-                    secret_id,
+                    secret_id: found.name,
                     parameter_name: parameter,
                 };
                 let margin = effective_margin(&name, now.unix_timestamp(), settings.margin, settings.spread);
@@ -466,25 +470,39 @@ pub async fn run_fleet<E: TokenEndpoint, S: TokenStore>(
             }
         })
         .buffer_unordered(settings.concurrency.max(1))
-        .collect()
-        .await;
+        .collect::<Vec<ProfileResult>>();
+    let (listed, results) = futures_util::future::join(listing, refreshing).await;
 
     let mut summary = FleetSummary {
         outcome: "fleet",
-        profiles,
+        profiles: 0,
         refreshed: 0,
         skipped: 0,
-        failed: discovered_failures,
+        failed: 0,
         deferred: 0,
         min_ttl_seconds: None,
         token_requests: requests.get(),
-        failures,
+        failures: Vec::new(),
     };
+    if let Err(detail) = listed {
+        let e = listing_failed(detail, &format!("{}*", settings.secret_prefix));
+        summary.failed += 1;
+        summary.failures.push(ProfileFailure {
+            profile: "discovery".into(),
+            error_type: e.error_type().into(),
+            message: format!("{e} Profiles after the failure were not listed in this run."),
+            profiles_affected: None,
+        });
+    }
     let mut app_stopped = 0;
-    let mut min_ttl: Option<i64> = (discovered_failures > 0).then_some(0);
+    let mut min_ttl: Option<i64> = None;
     let mut ttl = |t: i64| min_ttl = Some(min_ttl.map_or(t, |m| m.min(t)));
     for r in results {
+        if !matches!(r, ProfileResult::Ignored) {
+            summary.profiles += 1;
+        }
         match r {
+            ProfileResult::Ignored => {}
             ProfileResult::Done(Outcome::Refreshed, left) => {
                 summary.refreshed += 1;
                 ttl(left);
