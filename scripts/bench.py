@@ -87,13 +87,14 @@ class RuntimeApi:
                     if api.first_poll is None:
                         api.first_poll = now_ns()
                         api.first_poll_event.set()
-                    payload = api.events.get()
-                    if payload is None:  # stop
+                    item = api.events.get()
+                    if item is None:  # stop
                         self.close_connection = True
                         self._reply(500, b"{}")
                         return
+                    payload, allowance_s = item
                     rid = str(uuid.uuid4())
-                    deadline = int(time.time() * 1000) + 30_000
+                    deadline = int(time.time() * 1000) + allowance_s * 1000
                     body = json.dumps(payload).encode()
                     api.sent_at[rid] = now_ns()
                     self._reply(200, body, [
@@ -129,8 +130,8 @@ class RuntimeApi:
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def invoke(self, payload, timeout=60):
-        self.events.put(payload)
+    def invoke(self, payload, timeout=60, allowance_s=30):
+        self.events.put((payload, allowance_s))
         kind, sent, done, body = self.results.get(timeout=timeout)
         return kind, (done - sent) / 1e6, body
 
@@ -196,9 +197,9 @@ class Function:
             except ValueError:
                 self.logs.append({"raw": line.decode(errors="replace")})
 
-    def invoke(self, payload):
+    def invoke(self, payload, timeout=60, allowance_s=30):
         before = cpu_ns(self.proc.pid)
-        kind, rtt_ms, body = self.api.invoke(payload)
+        kind, rtt_ms, body = self.api.invoke(payload, timeout=timeout, allowance_s=allowance_s)
         own_ms = (cpu_ns(self.proc.pid) - before) / 1e6
         if kind != "response":
             raise RuntimeError(f"invocation failed: {body[:300]!r}")
@@ -234,6 +235,54 @@ def http_json(method, url, body=None):
                                  headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=10) as r:
         return json.loads(r.read() or b"{}")
+
+
+def fleet_bench(bootstrap, n, concurrency=8, delay_ms=100):
+    """One fleet run over n profiles against fresh peers: the stand-in answers
+    each token request after delay_ms, writes are unpaced. Returns wall time,
+    the bound ceil(n / concurrency) * delay, and the peak RSS."""
+    import concurrent.futures
+    import boto3
+    moto, moto_port = start_peer("moto_peer.py")
+    lwa, lwa_port = start_peer("lwa_standin.py", "--quiet")
+    try:
+        tokens = [f"Atzr|BENCH-{i}" for i in range(n)]
+        http_json("PUT", f"http://127.0.0.1:{lwa_port}/_control/default", {
+            "clients": [{"client_id": CLIENT_ID, "client_secrets": [CLIENT_SECRET], "refresh_tokens": tokens}],
+            "delay_ms": delay_ms})
+        endpoint = f"http://127.0.0.1:{moto_port}"
+        sm = boto3.client("secretsmanager", endpoint_url=endpoint, region_name="us-east-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+        sm.create_secret(Name="spapi/bench/app", SecretString=json.dumps(
+            {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}))
+        started = time.time()
+        def create(i):
+            sm.create_secret(Name=f"spapi/bench/sellers/s-{i:05d}",
+                             SecretString=json.dumps({"refresh_token": tokens[i]}))
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            list(pool.map(create, range(n)))
+        setup_s = time.time() - started
+        env = {
+            "AWS_ENDPOINT_URL": endpoint, "AWS_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+            "LWA_SECRET_PREFIX": "spapi/bench/sellers/",
+            "TOKEN_PARAMETER_PREFIX": "/spapi/bench/sellers/",
+            "LWA_APP_SECRET_ID": "spapi/bench/app",
+            "LWA_TOKEN_URL": f"http://127.0.0.1:{lwa_port}/auth/o2/token",
+            "REFRESH_CONCURRENCY": str(concurrency),
+            "SSM_WRITE_TPS": "0",
+        }
+        f = Function(bootstrap, env)
+        wall_ms, own_ms, body = f.invoke({"action": "refresh"}, timeout=1800, allowance_s=900)
+        rss = f.stop()
+        assert body["refreshed"] == n and body["failed"] == 0, {k: v for k, v in body.items() if k != "failures"}
+        bound_s = max(-(-n // concurrency) * delay_ms / 1000, 1e-9)
+        return {"profiles": n, "concurrency": concurrency, "lwa_delay_ms": delay_ms,
+                "wall_s": wall_ms / 1000, "bound_s": bound_s, "ratio": wall_ms / 1000 / bound_s,
+                "cpu_s": own_ms / 1000, "peak_rss_kib": rss, "setup_s": setup_s}
+    finally:
+        moto.kill()
+        lwa.kill()
 
 
 def setup_peers():
@@ -306,6 +355,8 @@ def main():
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--warm", type=int, default=1000)
     ap.add_argument("--skip-build", action="store_true")
+    ap.add_argument("--fleet", default="1000,10000",
+                    help="profile counts for the fleet benchmark, comma-separated; empty to skip")
     args = ap.parse_args()
 
     sizes = build_sizes(args.skip_build)
@@ -356,6 +407,10 @@ def main():
     finally:
         for p in peers:
             p.kill()
+    results["fleet"] = []
+    for n in [int(x) for x in args.fleet.split(",") if x.strip()]:
+        print(f"fleet benchmark: {n} profiles…", file=sys.stderr, flush=True)
+        results["fleet"].append(fleet_bench(refresher, n))
 
     os.makedirs(os.path.join(ROOT, "target", "bench"), exist_ok=True)
     out = os.path.join(ROOT, "target", "bench", "results.json")
@@ -397,6 +452,10 @@ def print_table(r, args):
             s = r[fn][key]
             cells.append(f"p50 {s['p50'] * 1000:.0f} µs, p99 {s['p99'] * 1000:.0f} µs" if s else "n/a")
         print(f"{label:<52} {cells[0]:<40} {cells[1]}")
+    for fl in r.get("fleet", []):
+        print(f"{'fleet run, %d profiles (c=%d, LWA %d ms)' % (fl['profiles'], fl['concurrency'], fl['lwa_delay_ms']):<52} "
+              f"{fl['wall_s']:.1f} s = {fl['ratio']:.2f}x the {fl['bound_s']:.1f} s bound, CPU {fl['cpu_s']:.1f} s, "
+              f"peak RSS {fl['peak_rss_kib'] / 1024:.1f} MB")
     print(f"{'peak RSS (max over runs)':<52} {r['token-refresher']['peak_rss_kib']['max'] / 1024:.1f} MB{'':<33} "
           f"{r['token-reader']['peak_rss_kib']['max'] / 1024:.1f} MB")
 

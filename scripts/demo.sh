@@ -275,39 +275,56 @@ LWA_TOKEN_URL=http://127.0.0.1:$LWA_PORT/auth/o2/token
 RUST_LOG=info
 EOF
 
+# Every variable the functions read: unset from the ambient environment so that
+# only the env file decides the mode (single profile or fleet) and the settings.
+FUNCTION_VARS=(LWA_CREDENTIALS_SECRET_ID TOKEN_PARAMETER_NAME LWA_SECRET_PREFIX TOKEN_PARAMETER_PREFIX
+    LWA_APP_SECRET_ID LWA_TOKEN_URL TOKEN_KMS_KEY_ID REFRESH_MARGIN_SECONDS LWA_TIMEOUT_MS
+    LWA_MAX_ATTEMPTS TOKEN_CACHE_SECONDS MIN_VALIDITY_SECONDS REFRESH_CONCURRENCY SSM_WRITE_TPS
+    REFRESH_SPREAD_SECONDS RUST_LOG)
+
+# start_watch NAME ENV_FILE PREFERRED_PORT: `cargo lambda watch` with the functions'
+# environment from ENV_FILE, log .run/NAME.log. Sets WATCH_PORT.
+start_watch() {
+    local name=$1 env_file=$2 preferred=$3 attempt port deadline unset_args=() v
+    local log="$RUN/$name.log"
+    for v in "${FUNCTION_VARS[@]}"; do unset_args+=(-u "$v"); done
+    WATCH_PORT=""
+    for attempt in 1 2 3; do
+        if [[ $attempt == 1 ]]; then port=$("${HELPER[@]}" free-port "$preferred"); else port=$("${HELPER[@]}" free-port); fi
+        # The functions inherit this environment; --env-file makes the settings explicit
+        # and wins over it. Ambient AWS profile/session settings are dropped.
+        rm -f "$log"
+        START_COMBINED=1 start "$name" env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE -u AWS_SESSION_TOKEN \
+            -u AWS_SECURITY_TOKEN -u AWS_ROLE_ARN -u AWS_WEB_IDENTITY_TOKEN_FILE \
+            -u AWS_LAMBDA_LOG_LEVEL -u AWS_LAMBDA_LOG_FORMAT "${unset_args[@]}" AWS_EC2_METADATA_DISABLED=true \
+            cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" \
+            --env-file "$env_file" "${WATCH_FLAGS[@]}"
+        local pid=$STARTED_PID
+        deadline=$((SECONDS + 60))
+        while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
+            if grep -q "runtime_addr=127.0.0.1:$port" "$log" && tcp_open "$port"; then
+                WATCH_PORT=$port
+                return 0
+            fi
+            sleep 0.2
+        done
+        if grep -qi "address already in use" "$log"; then
+            note "port $port was taken, trying another"
+            kill -TERM -- "-$pid" 2>/dev/null || true
+            continue
+        fi
+        log_tail "$log"
+        die "cargo lambda watch ($name) did not start listening on 127.0.0.1:$port within 60 s"
+    done
+    die "cargo lambda watch ($name) could not find a free port"
+}
+
 heading "Starting cargo lambda watch"
 WATCH_FLAGS=()
 [[ "$KEEP" == 1 ]] || WATCH_FLAGS+=(--ignore-changes)
-INVOKE_PORT=""
-for attempt in 1 2 3; do
-    if [[ $attempt == 1 ]]; then port=$("${HELPER[@]}" free-port 9000); else port=$("${HELPER[@]}" free-port); fi
-    # The functions inherit this environment; --env-file makes the settings explicit
-    # and wins over it. Ambient AWS profile/session settings are dropped.
-    rm -f "$RUN/watch.log"
-    START_COMBINED=1 start watch env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE -u AWS_SESSION_TOKEN \
-        -u AWS_SECURITY_TOKEN -u AWS_ROLE_ARN -u AWS_WEB_IDENTITY_TOKEN_FILE \
-        -u AWS_LAMBDA_LOG_LEVEL -u AWS_LAMBDA_LOG_FORMAT AWS_EC2_METADATA_DISABLED=true \
-        cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" \
-        --env-file "$RUN/functions.env" "${WATCH_FLAGS[@]}"
-    WATCH_PID=$STARTED_PID
-    deadline=$((SECONDS + 60))
-    while kill -0 "$WATCH_PID" 2>/dev/null && ((SECONDS < deadline)); do
-        if grep -q "runtime_addr=127.0.0.1:$port" "$RUN/watch.log" && tcp_open "$port"; then
-            INVOKE_PORT=$port
-            break
-        fi
-        sleep 0.2
-    done
-    [[ -n "$INVOKE_PORT" ]] && break
-    if grep -qi "address already in use" "$RUN/watch.log"; then
-        note "port $port was taken, trying another"
-        kill -TERM -- "-$WATCH_PID" 2>/dev/null || true
-        continue
-    fi
-    log_tail "$RUN/watch.log"
-    die "cargo lambda watch did not start listening on 127.0.0.1:$port within 60 s"
-done
-[[ -n "$INVOKE_PORT" ]] || die "cargo lambda watch could not find a free port"
+start_watch watch "$RUN/functions.env" 9000
+INVOKE_PORT=$WATCH_PORT
+SINGLE_PORT=$WATCH_PORT
 WATCH_LOG="$RUN/watch.log"
 URL="http://127.0.0.1:$INVOKE_PORT/lambda-url/token-reader/"
 note "function runtime API and invoke endpoint  http://127.0.0.1:$INVOKE_PORT"
@@ -316,15 +333,22 @@ note "function environment (.run/functions.env):"
 sed 's/^/     /' "$RUN/functions.env"
 
 # invoke NAME FUNCTION EVENT: raw response -> $CAP/NAME.json, errors -> $CAP/NAME.err.
+# EVENT is a file under events/ or, starting with `{`, the event itself.
 # Sets INVOKE_RC. The response is kept raw only for the refresher (it never holds a
 # token: the leak scan checks that); reader answers are stored masked.
 invoke() {
-    local name=$1 fn=$2 event=$3 raw
-    show_cmd "cargo lambda invoke $fn --data-file events/$event"
+    local name=$1 fn=$2 event=$3 raw data
+    if [[ "$event" == "{"* ]]; then
+        data=(--data-ascii "$event")
+        show_cmd "cargo lambda invoke $fn --data-ascii '$event'"
+    else
+        data=(--data-file "events/$event")
+        show_cmd "cargo lambda invoke $fn --data-file events/$event"
+    fi
     LAST_FN=$fn
     INVOKE_RC=0
     raw=$(timeout "$INVOKE_TIMEOUT" cargo lambda invoke "$fn" --invoke-address 127.0.0.1 \
-        --invoke-port "$INVOKE_PORT" --data-file "events/$event" 2>"$CAP/$name.err") || INVOKE_RC=$?
+        --invoke-port "$INVOKE_PORT" "${data[@]}" 2>"$CAP/$name.err") || INVOKE_RC=$?
     if [[ "$fn" == token-reader ]]; then
         printf '%s\n' "$raw" | "${HELPER[@]}" mask >"$CAP/$name.json"
     else
@@ -339,13 +363,13 @@ invoke() {
 }
 field() { "${HELPER[@]}" json "$CAP/$1.json" "$2"; }
 # The function's own log lines since the last mark (cargo lambda's and cargo's
-# are left out).
+# are left out; so are lines matching the optional extended regex $1).
 log_mark() { LOG_MARK=$(wc -l <"$WATCH_LOG"); }
 function_log() {
     local lines
     lines=$(tail -n +"$((LOG_MARK + 1))" "$WATCH_LOG" | grep -vE \
-        '^ *(INFO|WARN|ERROR|DEBUG) (spawning|starting|terminating|action constructed|outcome resolved|process group|response failed)|^ *(Blocking|Finished|Running|Compiling|Building|Fresh|warning:)|^$' ||
-        true)
+        '^ *(INFO|WARN|ERROR|DEBUG) (spawning|starting|terminating|action constructed|outcome resolved|process group|response failed)|^ *(Blocking|Finished|Running|Compiling|Building|Fresh|warning:)|^$' |
+        if [[ -n "${1:-}" ]]; then grep -vE -- "$1"; else cat; fi || true)
     [[ -n "$lines" ]] && { echo "   function log:"; sed 's/^ */     /' <<<"$lines"; }
     return 0
 }
@@ -445,39 +469,156 @@ note "parameter now: version $(field parameter-2 version), value $(field paramet
 expect "SSM holds the new token (version $(field parameter-2 version))" \
     eval '[[ "$(field parameter-2 fingerprint)" == "$FP2" && "$(field parameter-2 version)" -gt "$(field parameter-1 version)" ]]'
 
-# ------------------------------------------------------------------ 6. leak scan
+# ------------------------------------------------------------------ 7. fleet mode
+
+heading "7. Fleet mode: every secret under a prefix is a profile (sellers + a grantless profile)"
+FLEET_SECRET_PREFIX="spapi/lwa/sellers/"
+FLEET_PARAMETER_PREFIX="/spapi/lwa/sellers/"
+FLEET_APP_SECRET="spapi/lwa/app"
+"${HELPER[@]}" register-fleet "http://127.0.0.1:$LWA_PORT/_control/fleet" | indent ||
+    die "could not register the fleet's client with the LWA stand-in"
+DEMO_AWS_ENDPOINT="http://127.0.0.1:$MOTO_PORT" "${HELPER[@]}" create-fleet-secrets \
+    2>"$CAP/create-fleet-secrets.err" | indent ||
+    { log_tail "$CAP/create-fleet-secrets.err"; die "could not create the fleet's secrets in moto"; }
+
+# The same peers; the fleet's token requests go to their own stand-in namespace.
+cat >"$RUN/functions-fleet.env" <<EOF
+AWS_ENDPOINT_URL=http://127.0.0.1:$MOTO_PORT
+AWS_REGION=us-east-1
+AWS_ACCESS_KEY_ID=testing
+AWS_SECRET_ACCESS_KEY=testing
+LWA_SECRET_PREFIX=$FLEET_SECRET_PREFIX
+TOKEN_PARAMETER_PREFIX=$FLEET_PARAMETER_PREFIX
+LWA_APP_SECRET_ID=$FLEET_APP_SECRET
+LWA_TOKEN_URL=http://127.0.0.1:$LWA_PORT/ns/fleet/auth/o2/token
+RUST_LOG=info
+EOF
+note "a second cargo lambda watch runs both functions in fleet mode (log: .run/watch-fleet.log)"
+start_watch watch-fleet "$RUN/functions-fleet.env" 9001
+FLEET_PORT=$WATCH_PORT
+INVOKE_PORT=$FLEET_PORT
+WATCH_LOG="$RUN/watch-fleet.log"
+HINT="$WATCH_LOG"
+FLEET_URL="http://127.0.0.1:$FLEET_PORT/lambda-url/token-reader/"
+note "invoke endpoint  http://127.0.0.1:$FLEET_PORT, function URL of token-reader $FLEET_URL"
+note "function environment (.run/functions-fleet.env):"
+sed 's/^/     /' "$RUN/functions-fleet.env"
+
+heading "8. token-refresher, fleet mode, scheduled event: initech-jp's refresh token was revoked"
+log_mark
+invoke fleet-refresh token-refresher scheduled.json
+FLEET_MARK=$LOG_MARK
+function_log 'fleet run finished|^ *\{.*"_aws"'
+FLEET_ERR=$(cat "$CAP/fleet-refresh.err")
+FLEET_ERROR_TYPE=""
+[[ "$FLEET_ERR" == *ProfilesFailed* ]] && FLEET_ERROR_TYPE=ProfilesFailed
+echo
+"${HELPER[@]}" fleet-summary "$WATCH_LOG" "$FLEET_MARK" "$CAP/fleet-summary.json" | indent || true
+sf() { field fleet-summary "$1"; }
+echo
+expect "the invocation failed (exit status $INVOKE_RC)" isnt "$INVOKE_RC" 0
+expect "with errorType ProfilesFailed" is "$FLEET_ERROR_TYPE" ProfilesFailed
+expect "the error message names initech-jp (LwaInvalidGrant)" \
+    eval '[[ "$FLEET_ERR" == *"initech-jp (LwaInvalidGrant)"* ]]'
+expect "the function logged the \`fleet run finished\` summary" is "$(sf found)" true
+expect "4 profiles found (the app secret is not one)" is "$(sf summary.profiles)" 4
+expect "refreshed=3 (acme-us, globex-eu, notifications)" is "$(sf summary.refreshed)" 3
+expect "failed=1" is "$(sf summary.failed)" 1
+expect "deferred=0" is "$(sf summary.deferred)" 0
+expect "the one failure is initech-jp, LwaInvalidGrant" is "$(sf failures_brief)" "initech-jp:LwaInvalidGrant"
+expect "the EMF line reports Refreshed=3 Failed=1 Deferred=0" \
+    eval '[[ "$(sf emf_found)" == true && "$(sf emf.Refreshed)" == 3 && "$(sf emf.Failed)" == 1 && "$(sf emf.Deferred)" == 0 ]]'
+"${HELPER[@]}" standin-requests "http://127.0.0.1:$LWA_PORT/_control/fleet/requests" >"$CAP/fleet-standin.txt" ||
+    die "could not read the LWA stand-in's request log"
+note "the LWA stand-in saw:"
+indent <"$CAP/fleet-standin.txt"
+STANDIN_N=$(head -n1 "$CAP/fleet-standin.txt" | cut -d' ' -f1)
+expect "token_requests=$(sf summary.token_requests) in the summary, as the stand-in counted ($STANDIN_N)" \
+    is "$(sf summary.token_requests)" "$STANDIN_N"
+
+heading "9. The fleet's SSM parameters under $FLEET_PARAMETER_PREFIX (tokens shown as fingerprints)"
+DEMO_AWS_ENDPOINT="http://127.0.0.1:$MOTO_PORT" "${HELPER[@]}" parameters "$FLEET_PARAMETER_PREFIX" \
+    "$CAP/fleet-parameters.json" 2>"$CAP/fleet-parameters.err" | indent ||
+    { log_tail "$CAP/fleet-parameters.err"; die "could not list the parameters under $FLEET_PARAMETER_PREFIX"; }
+pf() { field fleet-parameters "$1"; }
+acme_fp=$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(next((p["fingerprint"] for p in d["parameters"] if p["profile"]=="acme-us"), ""))' "$CAP/fleet-parameters.json")
+expect "three parameters: acme-us, globex-eu, notifications (none for initech-jp)" \
+    is "$(pf profiles)" "acme-us,globex-eu,notifications"
+expect "each a SecureString holding an LWA access token" "$PY" -c \
+    'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if all(p["type"]=="SecureString" and p["token_prefix_ok"] for p in d["parameters"]) else 1)' \
+    "$CAP/fleet-parameters.json"
+
+heading "10. token-reader in fleet mode (TOKEN_PARAMETER_PREFIX): the caller names the profile"
+log_mark
+invoke fleet-reader-get token-reader '{"action":"get","profile":"acme-us"}'
+function_log
+expect "$LAST_FN answered without an error" ok_rc "$INVOKE_RC"
+expect "it answers acme-us's token (sha256:$acme_fp)" is "$(field fleet-reader-get access_token)" "sha256:$acme_fp"
+
+show_cmd "curl -s -i '${FLEET_URL}?profile=acme-us'"
+log_mark
+raw=$(curl -s -i --max-time 120 "${FLEET_URL}?profile=acme-us") || true
+printf '%s\n' "$raw" | "${HELPER[@]}" mask | tr -d '\r' >"$CAP/fleet-url-get.http"
+unset raw
+indent <"$CAP/fleet-url-get.http"
+echo
+function_log
+"${HELPER[@]}" http "$CAP/fleet-url-get.http" body >"$CAP/fleet-url-get.json"
+expect "status 200" is "$(http fleet-url-get status)" 200
+expect "the body holds acme-us's token (sha256:$acme_fp)" is "$(field fleet-url-get access_token)" "sha256:$acme_fp"
+
+show_cmd "curl -s -i '${FLEET_URL}?profile=../../spapi/lwa/access-token'"
+log_mark
+raw=$(curl -s -i --max-time 120 "${FLEET_URL}?profile=../../spapi/lwa/access-token") || true
+printf '%s\n' "$raw" | "${HELPER[@]}" mask | tr -d '\r' >"$CAP/fleet-url-traversal.http"
+unset raw
+indent <"$CAP/fleet-url-traversal.http"
+echo
+function_log
+"${HELPER[@]}" http "$CAP/fleet-url-traversal.http" body >"$CAP/fleet-url-traversal.json"
+expect "a path in the profile is refused: status 400" is "$(http fleet-url-traversal status)" 400
+expect "no token in the answer" eval '[[ -z "$(field fleet-url-traversal access_token)" ]]'
+
+# ------------------------------------------------------------------ 11. leak scan
 
 heading "Secrets in logs and responses"
-note "looking for the demo client secret and refresh token, and any raw access (Atza) or refresh"
-note "(Atzr) token, in .run/: the function logs, cargo lambda's log, the peers' logs and every"
-note "captured response (reader answers are stored masked, so any raw token there is a leak)"
+note "looking for the demo client secret, every planted refresh token (the single profile's and"
+note "the sellers'), and any raw access (Atza) or refresh (Atzr) token, in .run/: the function"
+note "logs of both watches, the peers' logs and every captured response (reader answers are"
+note "stored masked, so any raw token there is a leak)"
 scan_files=()
-for f in "$RUN"/{moto,lwa-standin,build,watch,watchdog}.{log,out} "$CAP"/*; do
-    [[ -f "$f" ]] && scan_files+=("$f")
-done
+while IFS= read -r -d '' f; do
+    scan_files+=("$f")
+done < <(find "$RUN" -type f ! -name demo.pid -print0 | sort -z)
 HINT=""
 leaks=$("${HELPER[@]}" scan "${scan_files[@]}") || true
 [[ -n "$leaks" ]] && sed 's/^/     /' <<<"$leaks"
 expect "no secret or raw token in ${#scan_files[@]} files" is "$leaks" ""
 
 echo
-echo "All steps done in $((SECONDS - T0)) s. Logs: .run/watch.log (functions), .run/moto.log, .run/lwa-standin.log"
+echo "All steps done in $((SECONDS - T0)) s. Logs: .run/watch.log and .run/watch-fleet.log (functions), .run/moto.log, .run/lwa-standin.log"
 if [[ "$CHECK" == 1 ]]; then
     echo "e2e: $PASSED passed, 0 failed"
 fi
 
 if [[ "$KEEP" == 1 ]]; then
-    inv="cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port $INVOKE_PORT"
+    inv="cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port"
     cat <<EOF
 
 Everything is still running (cargo lambda watch reloads the functions when src/ changes).
 Try, from $ROOT with .venv/bin on PATH:
-  $inv token-refresher --data-file events/force-refresh.json
-  $inv token-reader --data-file events/reader-get.json        (prints a real token)
+  single profile (.run/functions.env):
+  $inv $SINGLE_PORT token-refresher --data-file events/force-refresh.json
+  $inv $SINGLE_PORT token-reader --data-file events/reader-get.json        (prints a real token)
   curl -i $URL
   curl -s http://127.0.0.1:$LWA_PORT/_control/default/requests  (the LWA stand-in's request log)
+  fleet (.run/functions-fleet.env):
+  $inv $FLEET_PORT token-refresher --data-file events/force-refresh.json
+  $inv $FLEET_PORT token-reader --data-ascii '{"action":"get","profile":"globex-eu"}'  (a real token)
+  curl -i '${FLEET_URL}?profile=notifications'
+  curl -s http://127.0.0.1:$LWA_PORT/_control/fleet/requests
   AWS: endpoint http://127.0.0.1:$MOTO_PORT, region us-east-1, access key testing / testing
-Function logs: tail -f .run/watch.log
+Function logs: tail -f .run/watch.log .run/watch-fleet.log
 Press Ctrl-C to stop everything.
 EOF
     trap 'exit 0' INT TERM

@@ -13,6 +13,16 @@
                                            body
     demo_aws.py scan FILE...               look for planted secrets and raw tokens
 
+  Fleet part:
+    demo_aws.py register-fleet URL         PUT the fleet's LWA client (seller refresh tokens,
+                                           one revoked; the grantless scope) into the stand-in
+    demo_aws.py create-fleet-secrets       app secret + profile secrets in moto (env: DEMO_*)
+    demo_aws.py fleet-summary LOG MARK OUT the last `fleet run finished` summary and EMF line
+                                           after line MARK of LOG: table on stdout, JSON -> OUT
+    demo_aws.py parameters PREFIX OUT      SSM parameters under PREFIX: table (fingerprints,
+                                           never tokens) on stdout, JSON -> OUT
+    demo_aws.py standin-requests URL       the stand-in's token requests, by profile and grant
+
 The demo credentials are not secret (they exist only in the local stand-ins) but
 are handled as if they were: nothing here prints a token, refresh token or
 client secret; `mask` is applied to everything demo.sh shows.
@@ -33,7 +43,23 @@ import urllib.request
 CLIENT_ID = "amzn1.application-oa2-client.demo"
 CLIENT_SECRET = "amzn1.oa2-cs.v1.DEMO-CLIENT-SECRET-5f2c"
 REFRESH_TOKEN = "Atzr|DEMO-REFRESH-TOKEN-9d41"
-PLANTED = ("DEMO-CLIENT-SECRET-5f2c", "DEMO-REFRESH-TOKEN-9d41")
+# Fleet mode: an app secret (the same demo client) and seller profiles holding only
+# a refresh token; initech-jp's has been revoked in the stand-in. The grantless
+# profile holds the client and a scope.
+APP_SECRET_ID = "spapi/lwa/app"
+SELLER_PREFIX = "spapi/lwa/sellers/"
+SELLERS = {
+    "acme-us": "Atzr|DEMO-RT-ACME-US-31c7",
+    "globex-eu": "Atzr|DEMO-RT-GLOBEX-EU-84e0",
+    "initech-jp": "Atzr|DEMO-RT-INITECH-JP-REVOKED-b25a",
+}
+REVOKED = {"initech-jp"}
+GRANTLESS_PROFILE = "notifications"
+GRANTLESS_SCOPE = "sellingpartnerapi::notifications"
+
+PLANTED = ("DEMO-CLIENT-SECRET-5f2c", "DEMO-REFRESH-TOKEN-9d41") + tuple(
+    rt.split("|", 1)[1] for rt in SELLERS.values()
+)
 
 # Token characters: anything up to a quote, whitespace, backslash or JSON/list
 # punctuation. `Atza%7C` is the form-encoded spelling.
@@ -58,6 +84,17 @@ def mask_text(text: str) -> str:
     for planted in PLANTED:
         text = text.replace(planted, "<hidden>")
     return text
+
+
+def _label(planted: str) -> str:
+    if planted == PLANTED[0]:
+        return "the demo client secret"
+    if planted == PLANTED[1]:
+        return "the demo refresh token"
+    for profile, rt in SELLERS.items():
+        if rt.endswith(planted):
+            return f"{profile}'s refresh token"
+    return "a planted secret"
 
 
 def cmd_mask(_args):
@@ -212,8 +249,7 @@ def cmd_scan(args):
         except OSError:
             continue
         for label, n in (
-            ("the demo client secret", text.count(PLANTED[0])),
-            ("the demo refresh token", text.count(PLANTED[1])),
+            *((_label(p), text.count(p)) for p in PLANTED),
             ("a raw access token (Atza)", sum(text.count("Atza" + sep) for sep in ("|", "%7C", "%7c"))),
             ("a raw refresh token (Atzr)", sum(text.count("Atzr" + sep) for sep in ("|", "%7C", "%7c"))),
             ("a client secret (amzn1.oa2-cs)", text.count("amzn1.oa2-cs.")),
@@ -223,6 +259,226 @@ def cmd_scan(args):
     for line in bad:
         print(line)
     return 1 if bad else 0
+
+
+# ------------------------------------------------------------------ fleet part
+
+
+def _put_json(url, doc):
+    req = urllib.request.Request(
+        url, data=json.dumps(doc).encode(), method="PUT", headers={"content-type": "application/json"}
+    )
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.load(r)  # echoes the secrets: never printed
+
+
+def cmd_register_fleet(args):
+    doc = {
+        "clients": [
+            {
+                "client_id": CLIENT_ID,
+                "client_secrets": [CLIENT_SECRET],
+                "refresh_tokens": list(SELLERS.values()),
+                "revoked_refresh_tokens": [SELLERS[p] for p in sorted(REVOKED)],
+                "scopes": [GRANTLESS_SCOPE],
+            }
+        ],
+        "expires_in": 3600,
+    }
+    state = _put_json(args[0], doc)
+    client = state["clients"][0]
+    print(
+        f"LWA stand-in namespace {args[0].rstrip('/').rsplit('/', 1)[1]}: client {client['client_id']} with "
+        f"{len(client['refresh_tokens'])} seller refresh tokens ({len(client['revoked_refresh_tokens'])} revoked: "
+        f"{', '.join(sorted(REVOKED))}) and scope {', '.join(client['scopes'])}"
+    )
+    return 0
+
+
+def cmd_create_fleet_secrets(_args):
+    sm = _aws("secretsmanager")
+    rows = []
+    app = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+    sm.create_secret(Name=APP_SECRET_ID, SecretString=json.dumps(app))
+    rows.append((APP_SECRET_ID, "app (shared client)", '{"client_id": "' + CLIENT_ID + '", "client_secret": "<hidden>"}'))
+    for profile, rt in SELLERS.items():
+        sm.create_secret(Name=SELLER_PREFIX + profile, SecretString=json.dumps({"refresh_token": rt}))
+        kind = "seller (refresh token revoked)" if profile in REVOKED else "seller"
+        rows.append((SELLER_PREFIX + profile, kind, '{"refresh_token": "<hidden>"}'))
+    grantless = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "scope": GRANTLESS_SCOPE}
+    sm.create_secret(Name=SELLER_PREFIX + GRANTLESS_PROFILE, SecretString=json.dumps(grantless))
+    rows.append(
+        (
+            SELLER_PREFIX + GRANTLESS_PROFILE,
+            "grantless",
+            '{"client_id": "' + CLIENT_ID + '", "client_secret": "<hidden>", "scope": "' + GRANTLESS_SCOPE + '"}',
+        )
+    )
+    w0 = max(len(r[0]) for r in rows)
+    w1 = max(len(r[1]) for r in rows)
+    print(f"created {len(rows)} secrets in Secrets Manager:")
+    for name, kind, shown in rows:
+        print(f"  {name:<{w0}}  {kind:<{w1}}  {shown}")
+    return 0
+
+
+def _decode_at(text, i):
+    """The JSON value starting at text[i] (a quoted string holding JSON is unwrapped)."""
+    dec = json.JSONDecoder()
+    while i < len(text) and text[i] == " ":
+        i += 1
+    value, _ = dec.raw_decode(text, i)
+    if isinstance(value, str):
+        value = json.loads(value)
+    return value
+
+
+def _summary_from_line(line):
+    """The summary in one `fleet run finished` log line, text or JSON format; None if absent."""
+    stripped = line.strip()
+    if stripped.startswith("{"):
+        try:
+            obj = json.loads(stripped)
+        except ValueError:
+            obj = None
+        if isinstance(obj, dict):
+            for holder in (obj, obj.get("fields") if isinstance(obj.get("fields"), dict) else {}):
+                if "summary" in holder:
+                    v = holder["summary"]
+                    return (json.loads(v) if isinstance(v, str) else v), str(obj.get("level", ""))
+    m = re.search(r"(?:^|\s)summary=", line)
+    if not m:
+        return None
+    level = re.match(r"\s*(TRACE|DEBUG|INFO|WARN|ERROR)\b", line)
+    try:
+        return _decode_at(line, m.end()), (level.group(1) if level else "")
+    except ValueError:
+        return None
+
+
+def cmd_fleet_summary(args):
+    log, mark, out = args[0], int(args[1]), args[2]
+    with open(log, encoding="utf-8", errors="replace") as f:
+        lines = f.read().splitlines()[mark:]
+    summary, level, emf, emf_line = None, "", None, ""
+    for line in lines:
+        if "fleet run finished" in line:
+            found = _summary_from_line(line)
+            if found and isinstance(found[0], dict):
+                summary, level = found
+        stripped = line.strip()
+        if stripped.startswith("{") and '"_aws"' in stripped:
+            try:
+                doc = json.loads(stripped)
+            except ValueError:
+                continue
+            if isinstance(doc, dict) and "_aws" in doc:
+                emf, emf_line = doc, stripped
+    result = {
+        "found": summary is not None,
+        "level": level,
+        "summary": summary or {},
+        "failures_brief": ",".join(
+            f"{f.get('profile')}:{f.get('error_type')}" for f in (summary or {}).get("failures", [])
+        ),
+        "emf_found": emf is not None,
+        "emf": emf or {},
+    }
+    with open(out, "w", encoding="utf-8") as f:
+        json.dump(result, f)
+    if summary is None:
+        print("no `fleet run finished` line with a parsable summary in the function log")
+        return 1
+    print(f"fleet run summary (the `fleet run finished` log line, level {level or '?'}):")
+    for key in ("profiles", "refreshed", "skipped", "failed", "deferred", "min_ttl_seconds", "token_requests"):
+        v = summary.get(key)
+        print(f"  {key:<16} {'-' if v is None else v}")
+    failures = summary.get("failures", [])
+    if failures:
+        w0 = max(len("PROFILE"), *(len(str(x.get("profile"))) for x in failures))
+        w1 = max(len("ERROR TYPE"), *(len(str(x.get("error_type"))) for x in failures))
+        print("failed profiles:")
+        print(f"  {'PROFILE':<{w0}}  {'ERROR TYPE':<{w1}}  MESSAGE")
+        for x in failures:
+            msg = str(x.get("message", ""))
+            if x.get("profiles_affected") is not None:
+                msg += f" (stopped {x['profiles_affected']} profiles)"
+            print(f"  {str(x.get('profile')):<{w0}}  {str(x.get('error_type')):<{w1}}  {msg}")
+    if emf is not None:
+        names = [m.get("Name") for cw in emf["_aws"].get("CloudWatchMetrics", []) for m in cw.get("Metrics", [])]
+        ns = ",".join(cw.get("Namespace", "") for cw in emf["_aws"].get("CloudWatchMetrics", []))
+        print(f"EMF metrics line (namespace {ns}, FunctionName={emf.get('FunctionName')}):")
+        print("  " + "  ".join(f"{n}={emf.get(n)}" for n in names))
+        print("  " + emf_line)
+    else:
+        print("no EMF metrics line (a JSON line with _aws) in the function log")
+    return 0
+
+
+def cmd_parameters(args):
+    prefix, out = args[0], args[1]
+    ssm = _aws("ssm")
+    path = prefix.rstrip("/") or "/"
+    found = []
+    kwargs = {"Path": path, "Recursive": True, "WithDecryption": True}
+    while True:
+        page = ssm.get_parameters_by_path(**kwargs)
+        found += [p for p in page.get("Parameters", []) if p["Name"].startswith(prefix)]
+        if not page.get("NextToken"):
+            break
+        kwargs["NextToken"] = page["NextToken"]
+    rows = []
+    for p in sorted(found, key=lambda p: p["Name"]):
+        try:
+            value = json.loads(p["Value"])
+        except ValueError:
+            value = {}
+        token = value.get("access_token", "") if isinstance(value, dict) else ""
+        rows.append(
+            {
+                "name": p["Name"],
+                "profile": p["Name"][len(prefix):],
+                "type": p["Type"],
+                "version": p["Version"],
+                "fingerprint": fingerprint(token) if token else "",
+                "token_prefix_ok": token.startswith("Atza|"),
+                "token_type": value.get("token_type", "") if isinstance(value, dict) else "",
+                "expires_at": value.get("expires_at", "") if isinstance(value, dict) else "",
+            }
+        )
+    with open(out, "w", encoding="utf-8") as f:
+        json.dump(
+            {"count": len(rows), "profiles": ",".join(r["profile"] for r in rows), "parameters": rows}, f
+        )
+    print(f"{len(rows)} parameter(s) under {prefix}:")
+    if rows:
+        w = max(len("NAME"), *(len(r["name"]) for r in rows))
+        print(f"  {'NAME':<{w}}  {'TYPE':<12}  VER  {'TOKEN':<15}  EXPIRES_AT")
+        for r in rows:
+            fp = "sha256:" + r["fingerprint"] if r["fingerprint"] else "-"
+            if r["fingerprint"] and not r["token_prefix_ok"]:
+                fp += " (not Atza|)"
+            print(f"  {r['name']:<{w}}  {r['type']:<12}  {r['version']:>3}  {fp:<15}  {r['expires_at']}")
+    return 0
+
+
+def cmd_standin_requests(args):
+    with urllib.request.urlopen(args[0], timeout=10) as r:
+        reqs = json.load(r).get("requests", [])  # bodies hold secrets: only tallied
+    by_rt = {rt: p for p, rt in SELLERS.items()}
+    tally = {}
+    for q in reqs:
+        form = q.get("form") or {}
+        grant = form.get("grant_type", "?")
+        if grant == "refresh_token":
+            who = by_rt.get(form.get("refresh_token"), "unknown refresh token")
+        else:
+            who = "scope " + form.get("scope", "?")
+        tally[(grant, who)] = tally.get((grant, who), 0) + 1
+    print(f"{len(reqs)} token request(s):")
+    for (grant, who), n in sorted(tally.items()):
+        print(f"  {n} x {grant:<18} {who}")
+    return 0
 
 
 COMMANDS = {
@@ -236,6 +492,11 @@ COMMANDS = {
     "json": cmd_json,
     "http": cmd_http,
     "scan": cmd_scan,
+    "register-fleet": cmd_register_fleet,
+    "create-fleet-secrets": cmd_create_fleet_secrets,
+    "fleet-summary": cmd_fleet_summary,
+    "parameters": cmd_parameters,
+    "standin-requests": cmd_standin_requests,
 }
 
 if __name__ == "__main__":

@@ -301,6 +301,25 @@ impl CredentialsSource for FleetCredentials<'_> {
     }
 }
 
+/// At most `limit` token requests in flight: the fleet's concurrency bound
+/// is on LWA, while reads and writes of other profiles go on beside it.
+struct LimitedEndpoint<'a, E> {
+    inner: &'a E,
+    permits: tokio::sync::Semaphore,
+}
+
+impl<E: TokenEndpoint> TokenEndpoint for LimitedEndpoint<'_, E> {
+    async fn request_token(
+        &self,
+        credentials: &Credentials,
+        deadline: Instant,
+        stats: &mut crate::lwa::ExchangeStats,
+    ) -> Result<crate::lwa::TokenResponse, crate::lwa::LwaError> {
+        let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
+        self.inner.request_token(credentials, deadline, stats).await
+    }
+}
+
 enum ProfileResult {
     Ignored,
     Done(Outcome, i64),
@@ -349,7 +368,11 @@ pub async fn run_fleet<E: TokenEndpoint, S: TokenStore>(
         app_secret_id: settings.app_secret_id.clone(),
         app: RefCell::new(app),
     };
-    let refresher = Refresher::new(&credentials, endpoint, store, settings.margin);
+    let limited = LimitedEndpoint {
+        inner: endpoint,
+        permits: tokio::sync::Semaphore::new(settings.concurrency.max(1)),
+    };
+    let refresher = Refresher::new(&credentials, &limited, store, settings.margin);
     let app_rejected: RefCell<Option<ServiceError>> = RefCell::new(None);
     let requests = Cell::new(0u32);
     let stored = &stored;
@@ -469,7 +492,9 @@ pub async fn run_fleet<E: TokenEndpoint, S: TokenStore>(
                 }
             }
         })
-        .buffer_unordered(settings.concurrency.max(1))
+        // Twice the token-request bound: while some profiles wait on LWA,
+        // others are written, so writes stay off the critical path.
+        .buffer_unordered(settings.concurrency.max(1) * 2)
         .collect::<Vec<ProfileResult>>();
     let (listed, results) = futures_util::future::join(listing, refreshing).await;
 

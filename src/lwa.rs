@@ -223,7 +223,11 @@ impl LwaClient {
         form.push(("client_id", &credentials.client_id));
         form.push(("client_secret", credentials.client_secret.expose_secret()));
 
-        let known: Vec<&str> = form.iter().map(|(_, v)| *v).collect();
+        // The secret values sent: LWA's text is scrubbed of them.
+        let mut known = vec![credentials.client_secret.expose_secret()];
+        if let Grant::RefreshToken(token) = &credentials.grant {
+            known.push(token.expose_secret());
+        }
         let requested_at = OffsetDateTime::now_utc();
         let started = Instant::now();
         stats.requests += 1;

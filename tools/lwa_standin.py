@@ -153,6 +153,7 @@ class Client:
         if "client_secret" in doc:
             self.client_secrets += _str_list(doc["client_secret"], "client_secret")
         self.refresh_tokens = _str_list(doc.get("refresh_tokens"), "refresh_tokens")
+        self.refresh_token_set = set(self.refresh_tokens)
         self.revoked = set(_str_list(doc.get("revoked_refresh_tokens"), "revoked_refresh_tokens"))
         self.scopes = _str_list(doc.get("scopes"), "scopes")
 
@@ -431,11 +432,12 @@ class Handler(BaseHTTPRequestHandler):
                 return err(ERR_INVALID_CLIENT)
             if grant == "refresh_token":
                 rt = form.get("refresh_token")
-                if not rt or rt not in client.refresh_tokens or rt in client.revoked:
+                if not rt or rt not in client.refresh_token_set or rt in client.revoked:
                     return err(ERR_INVALID_GRANT)
                 if ns.rotate:
                     rt = _token("Atzr|")
                     client.refresh_tokens.append(rt)  # the old one stays valid too
+                    client.refresh_token_set.add(rt)
                 return 200, {
                     "access_token": _token("Atza|"),
                     "refresh_token": rt,
