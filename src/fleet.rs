@@ -315,7 +315,11 @@ impl<E: TokenEndpoint> TokenEndpoint for LimitedEndpoint<'_, E> {
         deadline: Instant,
         stats: &mut crate::lwa::ExchangeStats,
     ) -> Result<crate::lwa::TokenResponse, crate::lwa::LwaError> {
-        let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
         self.inner.request_token(credentials, deadline, stats).await
     }
 }
