@@ -301,14 +301,33 @@ impl CredentialsSource for FleetCredentials<'_> {
     }
 }
 
-/// At most `limit` token requests in flight: the fleet's concurrency bound
-/// is on LWA, while reads and writes of other profiles go on beside it.
-struct LimitedEndpoint<'a, E> {
+/// The fleet's gate in front of LWA:
+/// - at most `permits` token requests in flight (the concurrency bound is on
+///   LWA; reads and writes of other profiles go on beside it);
+/// - a request that could not finish before the deadline is not started
+///   (its profile is deferred);
+/// - a client ID and client secret pair that LWA answered `invalid_client`
+///   is not sent again in this run (no hammering with known-bad
+///   credentials); a re-read secret with a new client secret is a new pair.
+struct GatedEndpoint<'a, E> {
     inner: &'a E,
     permits: tokio::sync::Semaphore,
+    min_left: Duration,
+    rejected: RefCell<std::collections::HashSet<String>>,
 }
 
-impl<E: TokenEndpoint> TokenEndpoint for LimitedEndpoint<'_, E> {
+/// `attempts: 0` with this text marks a request not started for lack of time.
+const NOT_STARTED: &str = "not started: too close to the Lambda deadline";
+
+fn client_key(credentials: &Credentials) -> String {
+    crate::secret::fingerprint(&format!(
+        "{}\u{0}{}",
+        credentials.client_id,
+        credentials.client_secret.expose_secret()
+    ))
+}
+
+impl<E: TokenEndpoint> TokenEndpoint for GatedEndpoint<'_, E> {
     async fn request_token(
         &self,
         credentials: &Credentials,
@@ -320,7 +339,32 @@ impl<E: TokenEndpoint> TokenEndpoint for LimitedEndpoint<'_, E> {
             .acquire()
             .await
             .expect("the semaphore is never closed");
-        self.inner.request_token(credentials, deadline, stats).await
+        let key = client_key(credentials);
+        if self.rejected.borrow().contains(&key) {
+            return Err(crate::lwa::LwaError::Rejected {
+                code: crate::lwa::LwaErrorCode::InvalidClient,
+                error: "invalid_client".into(),
+                description: Some(
+                    "not sent again: LWA rejected this client ID and client secret earlier in this run".into(),
+                ),
+                status: 401,
+            });
+        }
+        if deadline.saturating_duration_since(Instant::now()) < self.min_left {
+            return Err(crate::lwa::LwaError::Unavailable {
+                attempts: 0,
+                last: NOT_STARTED.into(),
+            });
+        }
+        let answer = self.inner.request_token(credentials, deadline, stats).await;
+        if let Err(crate::lwa::LwaError::Rejected {
+            code: crate::lwa::LwaErrorCode::InvalidClient,
+            ..
+        }) = &answer
+        {
+            self.rejected.borrow_mut().insert(key);
+        }
+        answer
     }
 }
 
@@ -372,9 +416,13 @@ pub async fn run_fleet<E: TokenEndpoint, S: TokenStore>(
         app_secret_id: settings.app_secret_id.clone(),
         app: RefCell::new(app),
     };
-    let limited = LimitedEndpoint {
+    let limited = GatedEndpoint {
         inner: endpoint,
         permits: tokio::sync::Semaphore::new(settings.concurrency.max(1)),
+        min_left: settings
+            .per_profile_budget
+            .saturating_sub(crate::refresh::WRITE_RESERVE),
+        rejected: RefCell::new(std::collections::HashSet::new()),
     };
     let refresher = Refresher::new(&credentials, &limited, store, settings.margin);
     let app_rejected: RefCell<Option<ServiceError>> = RefCell::new(None);
@@ -473,6 +521,10 @@ pub async fn run_fleet<E: TokenEndpoint, S: TokenStore>(
                 requests.set(requests.get() + stats.requests);
                 match result {
                     Ok(report) => ProfileResult::Done(report.outcome, report.expires_in),
+                    Err(ServiceError::Lwa {
+                        error: crate::lwa::LwaError::Unavailable { attempts: 0, last },
+                        ..
+                    }) if last == NOT_STARTED => ProfileResult::Deferred(old_ttl),
                     Err(e) => {
                         if uses_app && e.error_type() == "LwaInvalidClient" {
                             // Reported once, for the app; profiles in flight count as stopped.
