@@ -548,9 +548,10 @@ pub async fn run_fleet<E: TokenEndpoint, S: TokenStore>(
                 }
             }
         })
-        // Twice the token-request bound: while some profiles wait on LWA,
-        // others are written, so writes stay off the critical path.
-        .buffer_unordered(settings.concurrency.max(1) * 2)
+        // Eight times the token-request bound: while some profiles wait on
+        // LWA, others are read, written or paced, so a slow store does not
+        // idle the LWA slots. Each waiting profile costs a few hundred bytes.
+        .buffer_unordered(settings.concurrency.max(1) * 8)
         .collect::<Vec<ProfileResult>>();
     let (listed, results) = futures_util::future::join(listing, refreshing).await;
 

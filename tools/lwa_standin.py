@@ -253,6 +253,9 @@ def _parse_form(body_text, content_type):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; without TCP_NODELAY, Nagle holds
+    # the body until the client's delayed ACK (~40 ms per request).
+    disable_nagle_algorithm = True
     server_version = "lwa-standin/1"
 
     def version_string(self):
