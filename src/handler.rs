@@ -5,6 +5,7 @@
 
 use crate::aws::{CredentialsSource, TokenStore};
 use crate::config::ReaderTarget;
+use crate::credentials::json_kind;
 use crate::error::ServiceError;
 use crate::fleet::check_profile_name;
 use crate::lwa::TokenEndpoint;
@@ -34,7 +35,7 @@ pub fn parse_refresher_event(event: &Value) -> Result<RefreshCommand, ServiceErr
     let Value::Object(map) = event else {
         return Err(ServiceError::InvalidEvent(format!(
             "the event is {}, not a JSON object; {ACCEPTED}",
-            kind(event)
+            json_kind(event)
         )));
     };
     // EventBridge (rule or Scheduler "Scheduled Event") envelopes carry
@@ -299,7 +300,7 @@ async fn handle_direct<S: TokenStore>(
     let Value::Object(map) = event else {
         return Err(ServiceError::InvalidEvent(format!(
             "the event is {}, not a JSON object; {ACCEPTED}",
-            kind(event)
+            json_kind(event)
         )));
     };
     if let Some(key) = map
@@ -421,17 +422,6 @@ fn http_response(status: i64, body: &Value) -> LambdaFunctionUrlResponse {
     response.headers = headers;
     response.body = Some(body.to_string());
     response
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// A caller-supplied text as shown in a message: escaped, at most 60 characters.

@@ -3,94 +3,16 @@
 //! Runtime API as an init error.
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::process::Command;
-use std::sync::mpsc;
-use std::time::Duration;
 
-const REFRESHER: &str = env!("CARGO_BIN_EXE_token-refresher");
-const READER: &str = env!("CARGO_BIN_EXE_token-reader");
+mod common;
 
-fn base_env() -> Vec<(&'static str, &'static str)> {
-    vec![
-        ("LWA_CREDENTIALS_SECRET_ID", "spapi/lwa"),
-        ("TOKEN_PARAMETER_NAME", "/spapi/lwa/access-token"),
-        ("AWS_REGION", "us-east-1"),
-    ]
-}
+use common::cold::{cold_start_full, READER, REFRESHER};
 
-/// A fake Runtime API that records the first request it gets.
-fn fake_runtime_api() -> (String, mpsc::Receiver<(String, Value)>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let Ok((stream, _)) = listener.accept() else {
-            return;
-        };
-        let mut reader = BufReader::new(stream.try_clone().unwrap());
-        let mut request_line = String::new();
-        reader.read_line(&mut request_line).unwrap();
-        let mut length = 0;
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line).unwrap();
-            if line.trim().is_empty() {
-                break;
-            }
-            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                length = v.trim().parse().unwrap();
-            }
-        }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body).unwrap();
-        let mut stream = stream;
-        let _ = stream.write_all(b"HTTP/1.1 202 Accepted\r\ncontent-length: 2\r\n\r\n{}");
-        let path = request_line
-            .split_whitespace()
-            .nth(1)
-            .unwrap_or_default()
-            .to_owned();
-        let _ = tx.send((path, serde_json::from_slice(&body).unwrap_or(Value::Null)));
-    });
-    (addr, rx)
-}
-
-/// Runs `binary` with `env` (after `base_env`, `None` removes) and returns
-/// (exit success, output, init error report).
 fn cold_start(
     binary: &str,
     env: &[(&str, Option<&str>)],
 ) -> (bool, String, Option<(String, Value)>) {
-    let (api, rx) = fake_runtime_api();
-    let mut cmd = Command::new(binary);
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_LAMBDA_RUNTIME_API", &api)
-        .env("AWS_LAMBDA_FUNCTION_NAME", "test")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST");
-    for (k, v) in base_env() {
-        cmd.env(k, v);
-    }
-    for (k, v) in env {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
-    let out = cmd.output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (
-        out.status.success(),
-        text,
-        rx.recv_timeout(Duration::from_secs(5)).ok(),
-    )
+    cold_start_full(binary, env)
 }
 
 #[test]

@@ -4,6 +4,8 @@
 //! service logged; and a scan for secret values.
 #![allow(dead_code)]
 
+pub mod cold;
+
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ssm::config::{Credentials as AwsCredentials, SharedCredentialsProvider};
 use lwa_token_service::aws::{LazySdkConfig, SecretsManagerSource, SsmTokenStore};
