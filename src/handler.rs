@@ -32,34 +32,17 @@ pub fn parse_refresher_event(event: &Value) -> Result<RefreshCommand, ServiceErr
     const ACCEPTED: &str =
         "expected an EventBridge/Scheduler event, {}, {\"action\":\"refresh\"} or \
                             {\"action\":\"refresh\",\"force\":true}";
-    let Value::Object(map) = event else {
-        return Err(ServiceError::InvalidEvent(format!(
-            "the event is {}, not a JSON object; {ACCEPTED}",
-            json_kind(event)
-        )));
-    };
     // EventBridge (rule or Scheduler "Scheduled Event") envelopes carry
     // their own fields; an `action` or `force` among them is still checked.
-    let envelope = map.contains_key("detail-type") && map.contains_key("source");
-    if let Some(key) = map
-        .keys()
-        .find(|k| !envelope && !matches!(k.as_str(), "action" | "force"))
-    {
-        return Err(ServiceError::InvalidEvent(format!(
-            "unknown field `{}` in the event; {ACCEPTED}",
-            short_text(key)
-        )));
-    }
-    match map.get("action") {
-        None => {}
-        Some(Value::String(a)) if a == "refresh" => {}
-        Some(other) => {
-            return Err(ServiceError::InvalidEvent(format!(
-                "action {} is not one token-refresher performs; {ACCEPTED}",
-                short_json(other)
-            )))
-        }
-    }
+    let envelope = event.get("detail-type").is_some() && event.get("source").is_some();
+    let map = direct_event(
+        event,
+        &["action", "force"],
+        envelope,
+        "refresh",
+        "token-refresher",
+        ACCEPTED,
+    )?;
     let force = match map.get("force") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
@@ -71,6 +54,42 @@ pub fn parse_refresher_event(event: &Value) -> Result<RefreshCommand, ServiceErr
         }
     };
     Ok(RefreshCommand { force })
+}
+
+/// Checks the shape both functions share for a direct event: a JSON object
+/// with only `allowed` keys (any keys when `envelope`), and an `action`, when
+/// present, equal to `action`. Returns the object; `InvalidEvent` otherwise.
+fn direct_event<'a>(
+    event: &'a Value,
+    allowed: &[&str],
+    envelope: bool,
+    action: &str,
+    function: &str,
+    accepted: &str,
+) -> Result<&'a serde_json::Map<String, Value>, ServiceError> {
+    let Value::Object(map) = event else {
+        return Err(ServiceError::InvalidEvent(format!(
+            "the event is {}, not a JSON object; {accepted}",
+            json_kind(event)
+        )));
+    };
+    if let Some(key) = map
+        .keys()
+        .find(|k| !envelope && !allowed.contains(&k.as_str()))
+    {
+        return Err(ServiceError::InvalidEvent(format!(
+            "unknown field `{}` in the event; {accepted}",
+            short_text(key)
+        )));
+    }
+    match map.get("action") {
+        None => Ok(map),
+        Some(Value::String(a)) if a == action => Ok(map),
+        Some(other) => Err(ServiceError::InvalidEvent(format!(
+            "action {} is not one {function} performs; {accepted}",
+            short_json(other)
+        ))),
+    }
 }
 
 /// Converts the Lambda deadline (`Lambda-Runtime-Deadline-Ms`, Unix epoch
@@ -297,31 +316,14 @@ async fn handle_direct<S: TokenStore>(
     event: &Value,
 ) -> Result<(String, bool, i64, Value), ServiceError> {
     const ACCEPTED: &str = "expected {}, {\"action\":\"get\"} or, in fleet mode, {\"action\":\"get\",\"profile\":\"…\"}";
-    let Value::Object(map) = event else {
-        return Err(ServiceError::InvalidEvent(format!(
-            "the event is {}, not a JSON object; {ACCEPTED}",
-            json_kind(event)
-        )));
-    };
-    if let Some(key) = map
-        .keys()
-        .find(|k| !matches!(k.as_str(), "action" | "profile"))
-    {
-        return Err(ServiceError::InvalidEvent(format!(
-            "unknown field `{}` in the event; {ACCEPTED}",
-            short_text(key)
-        )));
-    }
-    match map.get("action") {
-        None => {}
-        Some(Value::String(a)) if a == "get" => {}
-        Some(other) => {
-            return Err(ServiceError::InvalidEvent(format!(
-                "action {} is not one token-reader performs; {ACCEPTED}",
-                short_json(other)
-            )))
-        }
-    }
+    let map = direct_event(
+        event,
+        &["action", "profile"],
+        false,
+        "get",
+        "token-reader",
+        ACCEPTED,
+    )?;
     let profile = match map.get("profile") {
         None | Some(Value::Null) => None,
         Some(Value::String(p)) => Some(p.as_str()),
