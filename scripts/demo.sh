@@ -579,6 +579,17 @@ function_log
 expect "a path in the profile is refused: status 400" is "$(http fleet-url-traversal status)" 400
 expect "no token in the answer" eval '[[ -z "$(field fleet-url-traversal access_token)" ]]'
 
+# ------------------------------------------------------------------ stories
+# More stories (client-secret rotation, seller onboarding) live in
+# scripts/stories/NN-name.sh and are sourced here, in order, with every helper
+# above (heading, note, show_cmd, expect, start_watch, invoke, field, die) and
+# the peers' ports (MOTO_PORT, LWA_PORT), RUN, CAP, PY and HELPER in scope.
+for story in "$ROOT"/scripts/stories/[0-9]*.sh; do
+    [[ -e "$story" ]] || continue
+    # shellcheck source=/dev/null
+    source "$story"
+done
+
 # ------------------------------------------------------------------ 11. leak scan
 
 heading "Secrets in logs and responses"
