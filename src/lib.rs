@@ -17,6 +17,8 @@ pub mod error;
 pub mod fleet;
 pub mod handler;
 pub mod lwa;
+pub mod onboarding;
+pub mod ports;
 pub mod reader;
 pub mod refresh;
 pub mod runtime;

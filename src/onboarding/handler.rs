@@ -1,0 +1,135 @@
+//! Lambda glue of `seller-onboarding`: a function URL request (payload
+//! format 2.0) goes to [`Onboarding::handle`] and comes back as a function
+//! URL response; any other event is the operators' `link` action. One log
+//! line per invocation: route, status, outcome, why, and the time spent in
+//! our own code apart from the AWS and LWA round trips. Never the query,
+//! a cookie, a header or the body.
+
+use super::cookie::binding_cookie;
+use super::link::link;
+use super::routes::{strip_local_prefix, Onboarding, Request};
+use crate::aws::TokenStore;
+use crate::error::ServiceError;
+use crate::ports::code_exchange::CodeExchange;
+use crate::ports::profile_store::ProfileStore;
+use aws_lambda_events::http::{HeaderMap, HeaderName, HeaderValue};
+use aws_lambda_events::lambda_function_urls::LambdaFunctionUrlResponse;
+use serde_json::Value;
+use std::time::Instant as StdInstant;
+use time::OffsetDateTime;
+use tokio::time::Instant;
+
+fn is_function_url_event(event: &Value) -> bool {
+    event
+        .get("requestContext")
+        .and_then(|c| c.get("http"))
+        .is_some_and(Value::is_object)
+}
+
+/// The request's cookie pairs: the event's `cookies` list and any `Cookie`
+/// header, split at `;`.
+fn cookie_pairs(event: &Value) -> Vec<&str> {
+    let mut pairs: Vec<&str> = event
+        .get("cookies")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if let Some(h) = event.pointer("/headers/cookie").and_then(Value::as_str) {
+        pairs.extend(h.split(';'));
+    }
+    pairs
+}
+
+/// Handles one invocation.
+pub async fn handle_onboarding<P: ProfileStore, X: CodeExchange, S: TokenStore>(
+    app: &Onboarding<P, X, S>,
+    event: &Value,
+    now: OffsetDateTime,
+    deadline: Instant,
+) -> Result<Value, ServiceError> {
+    let started = StdInstant::now();
+    if !is_function_url_event(event) {
+        let result = link(app.signer(), &app.settings().authorize_url, event, now);
+        match &result {
+            Ok(v) => tracing::info!(
+                kind = "direct",
+                action = "link",
+                profile = v["profile"].as_str().unwrap_or_default(),
+                region = v["region"].as_str().unwrap_or_default(),
+                expires_at = v["expires_at"].as_str().unwrap_or_default(),
+                "onboarding link minted"
+            ),
+            Err(e) => {
+                tracing::error!(kind = "direct", error_type = e.error_type(), error = %e, "invalid event")
+            }
+        }
+        return result;
+    }
+    let str_at = |p: &str| event.pointer(p).and_then(Value::as_str).unwrap_or_default();
+    let request = Request {
+        method: str_at("/requestContext/http/method"),
+        path: str_at("/rawPath"),
+        query: str_at("/rawQueryString"),
+    };
+    let cookie = binding_cookie(cookie_pairs(event), app.settings().secure_cookies);
+    let outcome = app.handle(request, cookie, now, deadline).await;
+    let total = started.elapsed();
+    let route = match strip_local_prefix(request.path) {
+        p @ ("/authorize" | "/callback" | "/login") => p,
+        _ => "other",
+    };
+    let own_us = total.saturating_sub(outcome.io).as_micros() as u64;
+    let io_ms = (outcome.io.as_secs_f64() * 10_000.0).round() / 10.0;
+    let status = outcome.response.status;
+    let detail = outcome.detail.as_deref().unwrap_or("");
+    if status >= 500 {
+        tracing::error!(
+            kind = "function_url",
+            route,
+            status,
+            outcome = outcome.outcome,
+            detail,
+            own_us,
+            io_ms,
+            "onboarding request"
+        );
+    } else if status >= 400 {
+        tracing::warn!(
+            kind = "function_url",
+            route,
+            status,
+            outcome = outcome.outcome,
+            detail,
+            own_us,
+            io_ms,
+            "onboarding request"
+        );
+    } else {
+        tracing::info!(
+            kind = "function_url",
+            route,
+            status,
+            outcome = outcome.outcome,
+            detail,
+            own_us,
+            io_ms,
+            "onboarding request"
+        );
+    }
+    Ok(to_function_url_response(outcome.response))
+}
+
+fn to_function_url_response(r: super::pages::HttpResponse) -> Value {
+    let mut headers = HeaderMap::new();
+    for (name, value) in &r.headers {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            headers.insert(HeaderName::from_static(name), v);
+        }
+    }
+    let mut response = LambdaFunctionUrlResponse::default();
+    response.status_code = i64::from(r.status);
+    response.headers = headers;
+    response.body = Some(r.body);
+    response.cookies = r.cookies;
+    serde_json::to_value(response).expect("a response serializes")
+}
