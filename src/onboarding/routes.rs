@@ -258,12 +258,10 @@ impl<P: ProfileStore, X: CodeExchange, S: TokenStore> Onboarding<P, X, S> {
                 "selling_partner_id has characters outside [A-Za-z0-9._-] or is too long",
             );
         }
-        let code_ok = code.expose_secret().len() <= 512
-            && code.expose_secret().bytes().all(|b| b.is_ascii_graphic());
-        if !code_ok {
+        if !is_token_chars(code.expose_secret(), 512) {
             return fail(
                 Page::BadRequest,
-                "spapi_oauth_code is too long or has spaces or control characters",
+                "spapi_oauth_code has characters outside [A-Za-z0-9._-] or is too long",
             );
         }
         let claims = match state::verify(&self.signer, &state, cookie.as_ref(), now) {
@@ -445,11 +443,11 @@ impl<P: ProfileStore, X: CodeExchange, S: TokenStore> Onboarding<P, X, S> {
             && amazon_state
                 .expose_secret()
                 .bytes()
-                .all(|b| b.is_ascii_graphic());
+                .all(|b| b.is_ascii_alphanumeric() || b"._~+/=|-".contains(&b));
         if !amazon_state_ok {
             return fail(
                 Page::BadRequest,
-                "amazon_state is too long or has spaces or control characters",
+                "amazon_state is too long or has characters outside [A-Za-z0-9._~+/=|-]",
             );
         }
         let profile = match io.time(self.profiles.find_by_seller(&seller, region)).await {
@@ -534,3 +532,7 @@ pub fn find_cookie<'a>(
 ) -> Option<BrowserCookie> {
     binding_cookie(pairs, secure)
 }
+
+#[cfg(test)]
+#[path = "routes_tests.rs"]
+mod tests;
