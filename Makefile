@@ -39,7 +39,7 @@ test-rust: venv
 	PEERS_PYTHON=$(CURDIR)/$(PY) cargo test --all-targets
 
 test-peers: venv
-	$(PY) -m unittest tools/test_lwa_standin.py
+	$(PY) -m unittest tools/test_lwa_standin.py tools/test_consent_standin.py
 
 check-template: venv
 	VENV=$(VENV) scripts/check-template.sh
