@@ -7,6 +7,16 @@ test and the `make run` story use it; run with the project venv's python).
                                          and append the function's variables to ENV_FILE
     onboarding_local.py ticket KEY PROFILE MARKETPLACE EXPIRES_UNIX
                                          a link ticket signed with KEY (tests: an expired link)
+    onboarding_local.py approve CONSENT_URL SELLER
+                                         the seller's click on the stand-in consent page's
+                                         Authorize button: prints where Amazon redirects (the
+                                         callback URL)
+    onboarding_local.py appstore LWA_URL HOST LOGIN_URI SELLER
+                                         the Appstore's "Authorize now": prints where it sends
+                                         the browser (the app's Login URI with amazon_*)
+    onboarding_local.py show-profile SECRET_NAME
+                                         the profile secret's fields and tags (refresh token as
+                                         its fingerprint)
 
 Settings come from the environment:
     ONB_MOTO      http://127.0.0.1:<moto port>
@@ -29,6 +39,8 @@ import json
 import os
 import secrets
 import sys
+import urllib.error
+import urllib.parse
 import urllib.request
 
 CLIENT_ID = "amzn1.application-oa2-client.onboarding-local"
@@ -105,9 +117,59 @@ def ticket(key, profile, marketplace, expires_unix, account="seller", link_id=No
     return f"{payload}.{b64(tag)}"
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+def _location(req):
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        opener.open(req, timeout=30)
+    except urllib.error.HTTPError as e:
+        if e.code in (301, 302, 303, 307):
+            return e.headers["Location"]
+        raise
+    raise RuntimeError("no redirect")
+
+
+def approve(consent_url, seller):
+    split = urllib.parse.urlsplit(consent_url)
+    q = dict(urllib.parse.parse_qsl(split.query))
+    host = split.path.split("/")[1]
+    form = {k: v for k, v in q.items() if k in ("state", "redirect_uri", "application_id", "version")}
+    form["selling_partner_id"] = seller
+    url = f"{split.scheme}://{split.netloc}/{host}/apps/authorize/approve"
+    return _location(urllib.request.Request(url, data=urllib.parse.urlencode(form).encode(), method="POST"))
+
+
+def appstore(lwa, host, login_uri, seller):
+    q = urllib.parse.urlencode({"login_uri": login_uri, "selling_partner_id": seller})
+    return _location(urllib.request.Request(f"{lwa}/{host}/appstore/authorize?{q}"))
+
+
+def show_profile(name):
+    sm = secretsmanager(os.environ["ONB_MOTO"])
+    doc = json.loads(sm.get_secret_value(SecretId=name)["SecretString"])
+    tags = {t["Key"]: t["Value"] for t in sm.describe_secret(SecretId=name).get("Tags", [])}
+    for k in ("refresh_token",):
+        if k in doc:
+            doc[k] = "sha256:" + hashlib.sha256(doc[k].encode()).hexdigest()[:8]
+    print(json.dumps({"secret": name, "value": doc, "tags": tags}, indent=2, sort_keys=True))
+
+
 def main(argv):
     if len(argv) == 2 and argv[0] == "setup":
         setup(argv[1])
+        return 0
+    if len(argv) == 3 and argv[0] == "approve":
+        print(approve(argv[1], argv[2]))
+        return 0
+    if len(argv) == 5 and argv[0] == "appstore":
+        print(appstore(*argv[1:]))
+        return 0
+    if len(argv) == 2 and argv[0] == "show-profile":
+        show_profile(argv[1])
         return 0
     if len(argv) == 5 and argv[0] == "ticket":
         print(ticket(argv[1], argv[2], argv[3], argv[4]))
