@@ -9,12 +9,15 @@
 //! [`exchange`] (LWA) and [`secrets_store`] (Secrets Manager); the Lambda
 //! glue in [`handler`] and [`runtime`].
 
+mod authorize;
+mod callback;
 pub mod callback_uri;
 pub mod config;
 pub mod cookie;
 pub mod exchange;
 pub mod handler;
 pub mod link;
+mod login;
 pub mod marketplace;
 pub mod pages;
 pub mod profile_doc;

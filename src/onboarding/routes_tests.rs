@@ -2,12 +2,17 @@
 
 use super::*;
 use crate::aws::{SaveError, StoredTokens, TokenLoadError};
+use crate::lwa::{LwaError, LwaErrorCode};
 use crate::onboarding::marketplace::Account;
 use crate::onboarding::marketplace::Marketplace;
 use crate::onboarding::secrets::SigningKey;
+use crate::onboarding::secrets::{AuthCode, OAuthState};
 use crate::ports::code_exchange::CodeGrant;
+use crate::ports::code_exchange::ExchangeError;
+use crate::ports::profile_store::ProfileTags;
 use crate::ports::profile_store::StoredProfile;
 use crate::secret::{AccessToken, RefreshToken};
+use crate::token::StoredToken;
 use secrecy::{ExposeSecret, SecretString};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -178,7 +183,7 @@ fn app() -> App {
 }
 
 fn ticket(app: &App, profile: &str, mkt: &str, account: Account, now: OffsetDateTime) -> String {
-    let (t, _) = super::ticket::mint(
+    let (t, _) = crate::onboarding::ticket::mint(
         app.signer(),
         profile,
         Marketplace::find(mkt).unwrap(),
