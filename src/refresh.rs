@@ -1,38 +1,27 @@
 //! The refresh use case for one profile: is the stored token fresh enough? If
 //! not, read the credentials, call LWA, save a rotated refresh token, write the
-//! new access token. No AWS or HTTP types here: the ports are traits, so this
-//! is unit-tested with in-memory fakes.
+//! new access token. No AWS or HTTP types here: the ports are traits
+//! ([`crate::ports`]), so this is unit-tested with in-memory fakes.
 //!
 //! Rules (see `CONTRACT.md`): a failed refresh never overwrites or deletes the
-//! stored token; on `invalid_client` the secret is read again once and the
+//! stored token; a rotated refresh token is saved before the access token is
+//! written; on `invalid_client` the secret is read again once and the
 //! request retried once (a rotated client secret reaches a warm function).
 
-#[cfg(test)]
-use crate::aws::SaveError;
-use crate::aws::{CredentialsLoadError, CredentialsSource, TokenLoadError, TokenStore};
-use crate::credentials::Grant;
+use crate::budget::TimeBudget;
+use crate::credentials::{Credentials, Grant};
 use crate::error::ServiceError;
-use crate::lwa::{ExchangeStats, LwaError, LwaErrorCode, TokenEndpoint};
+use crate::lwa::{ExchangeStats, LwaError};
+use crate::ports::{
+    system_clock, CredentialsLoadError, CredentialsRead, CredentialsWrite, SharedClock,
+    TokenEndpoint, TokenLoadError, TokenRead, TokenWrite,
+};
+use crate::profile::Profile;
 use crate::token::{rfc3339, StoredToken};
 use serde::Serialize;
 use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::time::Instant;
-
-/// Time kept back from the Lambda deadline for the writes after the token
-/// request (PutSecretValue, PutParameter).
-pub const WRITE_RESERVE: Duration = Duration::from_secs(3);
-
-/// One credentials source and one parameter.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Profile {
-    /// Profile name in fleet mode; `None` for the single-profile setup.
-    pub name: Option<String>,
-    /// Secrets Manager secret name or ARN with the credentials.
-    pub secret_id: String,
-    /// SSM parameter the token goes to.
-    pub parameter_name: String,
-}
 
 /// `refreshed` or `skipped`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -72,23 +61,56 @@ pub enum Reason {
     Due(i64),
 }
 
-/// The use case, over its three ports.
+/// What one refresh came to, with its counters (also on failure, for the
+/// invocation's log line).
+#[derive(Debug)]
+pub struct RefreshRun {
+    /// The report, or the contract's error.
+    pub result: Result<RefreshReport, ServiceError>,
+    /// Token requests, LWA and AWS latency.
+    pub stats: ExchangeStats,
+    /// Why a new token was asked for; `None` when the stored one was fresh
+    /// enough.
+    pub reason: Option<Reason>,
+}
+
+/// A rotated refresh token that could not be saved.
+struct NotPersisted {
+    secret_id: String,
+    detail: String,
+}
+
+/// The use case, over its three ports and a clock.
 pub struct Refresher<C, E, S> {
     credentials: C,
     endpoint: E,
     store: S,
     margin: Duration,
+    clock: SharedClock,
 }
 
-impl<C: CredentialsSource, E: TokenEndpoint, S: TokenStore> Refresher<C, E, S> {
-    /// Refreshes when the stored token has `margin` or less to live.
+impl<C, E, S> Refresher<C, E, S>
+where
+    C: CredentialsRead + CredentialsWrite,
+    E: TokenEndpoint,
+    S: TokenRead + TokenWrite,
+{
+    /// Refreshes when the stored token has `margin` or less to live; on the
+    /// system clock.
     pub fn new(credentials: C, endpoint: E, store: S, margin: Duration) -> Self {
         Self {
             credentials,
             endpoint,
             store,
             margin,
+            clock: system_clock(),
         }
+    }
+
+    /// The same refresher on `clock`.
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The token store (the reader and tests share it).
@@ -97,31 +119,22 @@ impl<C: CredentialsSource, E: TokenEndpoint, S: TokenStore> Refresher<C, E, S> {
     }
 
     /// Refreshes `profile` if needed (or when `force`), finishing before
-    /// `deadline`. Returns the result and the token-request counters (also on
-    /// failure, for the invocation's log line).
-    pub async fn refresh(
-        &self,
-        profile: &Profile,
-        force: bool,
-        deadline: Instant,
-    ) -> (
-        Result<RefreshReport, ServiceError>,
-        ExchangeStats,
-        Option<Reason>,
-    ) {
-        let mut stats = ExchangeStats::default();
+    /// `deadline`.
+    pub async fn refresh(&self, profile: &Profile, force: bool, deadline: Instant) -> RefreshRun {
+        let mut aws_latency = Duration::ZERO;
         let loaded = if force {
             Ok(None)
         } else {
-            let started = Instant::now();
+            let started = self.clock.instant();
             let loaded = self.store.load(&profile.parameter_name).await;
-            stats.aws_latency += started.elapsed();
+            aws_latency = self.clock.instant().saturating_duration_since(started);
             loaded
         };
-        let (result, reason) = self
-            .refresh_with(profile, loaded, force, self.margin, deadline, &mut stats)
+        let mut run = self
+            .refresh_with(profile, loaded, force, self.margin, deadline)
             .await;
-        (result, stats, reason)
+        run.stats.aws_latency += aws_latency;
+        run
     }
 
     /// Like [`Refresher::refresh`] with the stored token already read (fleet
@@ -133,17 +146,21 @@ impl<C: CredentialsSource, E: TokenEndpoint, S: TokenStore> Refresher<C, E, S> {
         force: bool,
         margin: Duration,
         deadline: Instant,
-        stats: &mut ExchangeStats,
-    ) -> (Result<RefreshReport, ServiceError>, Option<Reason>) {
+    ) -> RefreshRun {
+        let mut stats = ExchangeStats::default();
         let reason = if force {
             Reason::Forced
         } else {
             match loaded {
                 Ok(Some(token)) => {
-                    let now = OffsetDateTime::now_utc();
+                    let now = self.clock.now();
                     let left = token.seconds_left(now);
                     if left > margin.as_secs() as i64 {
-                        return (Ok(report(Outcome::Skipped, profile, &token, now)), None);
+                        return RefreshRun {
+                            result: Ok(report(Outcome::Skipped, profile, &token, now)),
+                            stats,
+                            reason: None,
+                        };
                     }
                     Reason::Due(left)
                 }
@@ -153,18 +170,22 @@ impl<C: CredentialsSource, E: TokenEndpoint, S: TokenStore> Refresher<C, E, S> {
                 }
             }
         };
-        let result = self.refresh_now(profile, deadline, stats).await;
-        (result, Some(reason))
+        let result = self.refresh_now(profile, deadline, &mut stats).await;
+        RefreshRun {
+            result,
+            stats,
+            reason: Some(reason),
+        }
     }
 
     async fn load_credentials(
         &self,
         secret_id: &str,
         stats: &mut ExchangeStats,
-    ) -> Result<crate::credentials::Credentials, ServiceError> {
-        let started = Instant::now();
+    ) -> Result<Credentials, ServiceError> {
+        let started = self.clock.instant();
         let loaded = self.credentials.load(secret_id).await;
-        stats.aws_latency += started.elapsed();
+        stats.aws_latency += self.clock.instant().saturating_duration_since(started);
         loaded.map_err(|e| match e {
             CredentialsLoadError::Invalid(e) => ServiceError::CredentialsInvalid(e),
             CredentialsLoadError::Unavailable(detail) => ServiceError::CredentialsUnavailable {
@@ -180,18 +201,14 @@ impl<C: CredentialsSource, E: TokenEndpoint, S: TokenStore> Refresher<C, E, S> {
         deadline: Instant,
         stats: &mut ExchangeStats,
     ) -> Result<RefreshReport, ServiceError> {
-        let lwa_deadline = deadline.checked_sub(WRITE_RESERVE).unwrap_or(deadline);
+        let lwa_deadline = TimeBudget::lwa_deadline(deadline);
         let mut credentials = self.load_credentials(&profile.secret_id, stats).await?;
         let mut after_reread = false;
         let mut answer = self
             .endpoint
             .request_token(&credentials, lwa_deadline, stats)
             .await;
-        if let Err(LwaError::Rejected {
-            code: LwaErrorCode::InvalidClient,
-            ..
-        }) = &answer
-        {
+        if answer.as_ref().is_err_and(LwaError::is_invalid_client) {
             tracing::warn!(
                 secret_id = %profile.secret_id,
                 "LWA answered invalid_client; reading the secret again once in case the client secret was rotated"
@@ -217,14 +234,19 @@ impl<C: CredentialsSource, E: TokenEndpoint, S: TokenStore> Refresher<C, E, S> {
             &credentials.refresh_token_origin,
         ) {
             if sent != returned {
-                let started = Instant::now();
+                let started = self.clock.instant();
                 let saved = self.credentials.save_refresh_token(origin, returned).await;
-                stats.aws_latency += started.elapsed();
+                stats.aws_latency += self.clock.instant().saturating_duration_since(started);
                 match saved {
                     Ok(()) => {
                         tracing::info!(secret_id = %origin.secret_id, "saved the rotated refresh token")
                     }
-                    Err(detail) => not_persisted = Some((origin.secret_id.clone(), detail)),
+                    Err(e) => {
+                        not_persisted = Some(NotPersisted {
+                            secret_id: origin.secret_id.clone(),
+                            detail: e.detail,
+                        })
+                    }
                 }
             }
         }
@@ -235,23 +257,23 @@ impl<C: CredentialsSource, E: TokenEndpoint, S: TokenStore> Refresher<C, E, S> {
             answer.requested_at,
             answer.expires_in,
         );
-        let started = Instant::now();
+        let started = self.clock.instant();
         let saved = self.store.save(&profile.parameter_name, &token).await;
-        stats.aws_latency += started.elapsed();
+        stats.aws_latency += self.clock.instant().saturating_duration_since(started);
         match (saved, not_persisted) {
             (Ok(()), None) => {}
-            (saved, Some((secret_id, detail))) => {
+            (saved, Some(lost)) => {
                 return Err(ServiceError::RefreshTokenNotPersisted {
-                    secret_id,
+                    secret_id: lost.secret_id,
                     parameter: profile.parameter_name.clone(),
-                    detail,
-                    store_failure: saved.err().map(|e| e.message),
+                    detail: lost.detail,
+                    store_failure: saved.err().map(|e| e.detail().to_owned()),
                 })
             }
             (Err(e), None) => {
                 return Err(ServiceError::StoreFailed {
                     parameter: profile.parameter_name.clone(),
-                    detail: e.message,
+                    detail: e.detail().to_owned(),
                 })
             }
         }
@@ -259,7 +281,7 @@ impl<C: CredentialsSource, E: TokenEndpoint, S: TokenStore> Refresher<C, E, S> {
             Outcome::Refreshed,
             profile,
             &token,
-            OffsetDateTime::now_utc(),
+            self.clock.now(),
         ))
     }
 }
@@ -282,8 +304,9 @@ fn report(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::credentials::{parse_credentials, Credentials, RefreshTokenOrigin};
-    use crate::lwa::TokenResponse;
+    use crate::credentials::{RefreshTokenOrigin, SecretDocument};
+    use crate::lwa::{LwaErrorCode, TokenResponse};
+    use crate::ports::{CredentialsSaveError, TokenSaveError};
     use crate::secret::{AccessToken, RefreshToken};
     use std::cell::RefCell;
     use std::collections::VecDeque;
@@ -295,8 +318,11 @@ mod tests {
         saved: RefCell<Vec<String>>,
         fail_save: bool,
     }
-    impl CredentialsSource for FakeSecrets {
-        async fn load(&self, secret_id: &str) -> Result<Credentials, CredentialsLoadError> {
+    impl CredentialsRead for FakeSecrets {
+        async fn read_document(
+            &self,
+            secret_id: &str,
+        ) -> Result<SecretDocument, CredentialsLoadError> {
             *self.loads.borrow_mut() += 1;
             let mut docs = self.documents.borrow_mut();
             let doc = if docs.len() > 1 {
@@ -304,15 +330,19 @@ mod tests {
             } else {
                 docs[0].clone()
             };
-            parse_credentials(secret_id, &doc).map_err(CredentialsLoadError::Invalid)
+            SecretDocument::parse(secret_id, &doc).map_err(CredentialsLoadError::Invalid)
         }
+    }
+    impl CredentialsWrite for FakeSecrets {
         async fn save_refresh_token(
             &self,
             origin: &RefreshTokenOrigin,
             new: &RefreshToken,
-        ) -> Result<(), String> {
+        ) -> Result<(), CredentialsSaveError> {
             if self.fail_save {
-                return Err("AccessDeniedException: no".into());
+                return Err(CredentialsSaveError {
+                    detail: "AccessDeniedException: no".into(),
+                });
             }
             use secrecy::ExposeSecret;
             self.saved
@@ -362,20 +392,21 @@ mod tests {
         fail_save: bool,
         saves: RefCell<u32>,
     }
-    impl TokenStore for FakeStore {
-        async fn load_prefix(&self, _: &str) -> Result<crate::aws::StoredTokens, String> {
-            Ok(Default::default())
-        }
+    impl TokenRead for FakeStore {
         async fn load(&self, _parameter: &str) -> Result<Option<StoredToken>, TokenLoadError> {
             if self.malformed {
                 return Err(TokenLoadError::Malformed("not JSON".into()));
             }
             Ok(self.value.borrow().clone())
         }
-        async fn save(&self, _parameter: &str, token: &StoredToken) -> Result<(), SaveError> {
+    }
+    impl TokenWrite for FakeStore {
+        async fn save(&self, _parameter: &str, token: &StoredToken) -> Result<(), TokenSaveError> {
             *self.saves.borrow_mut() += 1;
             if self.fail_save {
-                return Err("AccessDeniedException: denied".into());
+                return Err(TokenSaveError::Failed(
+                    "AccessDeniedException: denied".into(),
+                ));
             }
             *self.value.borrow_mut() = Some(token.clone());
             Ok(())
@@ -427,7 +458,11 @@ mod tests {
             FakeStore::default(),
         );
         let r = Refresher::new(&s, &l, &st, Duration::from_secs(1800));
-        let (res, stats, reason) = r.refresh(&profile(), false, deadline()).await;
+        let RefreshRun {
+            result: res,
+            stats,
+            reason,
+        } = r.refresh(&profile(), false, deadline()).await;
         let report = res.unwrap();
         assert_eq!(report.outcome, Outcome::Refreshed);
         assert!((1198..=1200).contains(&report.expires_in), "{report:?}");
@@ -453,7 +488,9 @@ mod tests {
         let (s, l, st) = (secrets(&[DOC]), lwa(vec![]), FakeStore::default());
         *st.value.borrow_mut() = Some(stored(2000));
         let r = Refresher::new(&s, &l, &st, Duration::from_secs(1800));
-        let (res, stats, _) = r.refresh(&profile(), false, deadline()).await;
+        let RefreshRun {
+            result: res, stats, ..
+        } = r.refresh(&profile(), false, deadline()).await;
         assert_eq!(res.unwrap().outcome, Outcome::Skipped);
         assert_eq!((stats.requests, *s.loads.borrow()), (0, 0));
 
@@ -463,13 +500,21 @@ mod tests {
         ]);
         *st.value.borrow_mut() = Some(stored(1800));
         let r = Refresher::new(&s, &l, &st, Duration::from_secs(1800));
-        let (res, _, reason) = r.refresh(&profile(), false, deadline()).await;
+        let RefreshRun {
+            result: res,
+            reason,
+            ..
+        } = r.refresh(&profile(), false, deadline()).await;
         assert_eq!(res.unwrap().outcome, Outcome::Refreshed);
         assert!(
             matches!(reason, Some(Reason::Due(1799..=1800))),
             "{reason:?}"
         );
-        let (res, _, reason) = r.refresh(&profile(), true, deadline()).await;
+        let RefreshRun {
+            result: res,
+            reason,
+            ..
+        } = r.refresh(&profile(), true, deadline()).await;
         assert_eq!(res.unwrap().outcome, Outcome::Refreshed);
         assert_eq!(reason, Some(Reason::Forced));
     }
@@ -482,7 +527,11 @@ mod tests {
             ..Default::default()
         };
         let r = Refresher::new(&s, &l, &st, Duration::from_secs(1800));
-        let (res, _, reason) = r.refresh(&profile(), false, deadline()).await;
+        let RefreshRun {
+            result: res,
+            reason,
+            ..
+        } = r.refresh(&profile(), false, deadline()).await;
         assert!(res.is_ok());
         assert!(matches!(reason, Some(Reason::Unreadable(_))));
     }
@@ -497,7 +546,9 @@ mod tests {
         ]);
         let st = FakeStore::default();
         let r = Refresher::new(&s, &l, &st, Duration::from_secs(1800));
-        let (res, stats, _) = r.refresh(&profile(), false, deadline()).await;
+        let RefreshRun {
+            result: res, stats, ..
+        } = r.refresh(&profile(), false, deadline()).await;
         assert!(res.is_ok());
         assert_eq!(stats.requests, 2);
         assert_eq!(*s.loads.borrow(), 2);
@@ -513,7 +564,9 @@ mod tests {
         *st.value.borrow_mut() = Some(stored(100));
         let before = st.value.borrow().clone();
         let r = Refresher::new(&s, &l, &st, Duration::from_secs(1800));
-        let (res, stats, _) = r.refresh(&profile(), false, deadline()).await;
+        let RefreshRun {
+            result: res, stats, ..
+        } = r.refresh(&profile(), false, deadline()).await;
         let err = res.unwrap_err();
         assert_eq!(err.error_type(), "LwaInvalidClient");
         assert!(
@@ -551,7 +604,9 @@ mod tests {
             );
             *st.value.borrow_mut() = Some(stored(100));
             let r = Refresher::new(&s, &l, &st, Duration::from_secs(1800));
-            let (res, stats, _) = r.refresh(&profile(), false, deadline()).await;
+            let RefreshRun {
+                result: res, stats, ..
+            } = r.refresh(&profile(), false, deadline()).await;
             assert_eq!(res.unwrap_err().error_type(), ty);
             assert_eq!(stats.requests, 1);
             assert_eq!(*st.saves.borrow(), 0);
@@ -571,7 +626,9 @@ mod tests {
     async fn invalid_credentials_make_no_request() {
         let (s, l, st) = (secrets(&["Atzr|bare"]), lwa(vec![]), FakeStore::default());
         let r = Refresher::new(&s, &l, &st, Duration::from_secs(1800));
-        let (res, stats, _) = r.refresh(&profile(), true, deadline()).await;
+        let RefreshRun {
+            result: res, stats, ..
+        } = r.refresh(&profile(), true, deadline()).await;
         assert_eq!(res.unwrap_err().error_type(), "CredentialsInvalid");
         assert_eq!(stats.requests, 0);
     }
@@ -584,7 +641,7 @@ mod tests {
             FakeStore::default(),
         );
         let r = Refresher::new(&s, &l, &st, Duration::from_secs(1800));
-        let (res, _, _) = r.refresh(&profile(), false, deadline()).await;
+        let RefreshRun { result: res, .. } = r.refresh(&profile(), false, deadline()).await;
         assert!(res.is_ok());
         let saved = s.saved.borrow().clone();
         assert_eq!(saved.len(), 1);
@@ -601,7 +658,7 @@ mod tests {
         let l = lwa(vec![Ok(("Atza|NEW", Some("Atzr|ROTATED"), 3600))]);
         let st = FakeStore::default();
         let r = Refresher::new(&s, &l, &st, Duration::from_secs(1800));
-        let (res, _, _) = r.refresh(&profile(), false, deadline()).await;
+        let RefreshRun { result: res, .. } = r.refresh(&profile(), false, deadline()).await;
         assert_eq!(res.unwrap_err().error_type(), "RefreshTokenNotPersisted");
         assert_eq!(
             st.value
@@ -622,7 +679,7 @@ mod tests {
             ..Default::default()
         };
         let r = Refresher::new(&s, &l, &st, Duration::from_secs(1800));
-        let (res, _, _) = r.refresh(&profile(), false, deadline()).await;
+        let RefreshRun { result: res, .. } = r.refresh(&profile(), false, deadline()).await;
         let e = res.unwrap_err();
         assert_eq!(e.error_type(), "StoreFailed");
         assert!(!e.to_string().contains("Atza|NEW"));
