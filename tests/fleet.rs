@@ -206,6 +206,7 @@ async fn discovers_past_one_page_with_a_shared_app_secret_and_grantless() {
 #[tokio::test]
 async fn one_failing_profile_never_stops_the_others() {
     let fleet = Fleet::new("fleet-isolation").await;
+    let logs = common::TestLogs::start();
     let good: Vec<String> = (0..4).map(|i| token(&fleet, i)).collect();
     let revoked = vec![token(&fleet, 99)];
     fleet.register(&good, &revoked).await;
@@ -236,8 +237,18 @@ async fn one_failing_profile_never_stops_the_others() {
         );
     }
     assert!(fleet.stored("revoked").await.is_none());
-    let logs = common::logs();
-    assert!(logs.contains("fleet run finished"));
+    let logs = logs.text();
+    let finished = logs
+        .lines()
+        .find(|l| l.contains("fleet run finished"))
+        .unwrap_or_else(|| panic!("no summary line in this test's logs:\n{logs}"));
+    // The summary line carries each failure's message and fix.
+    assert!(
+        finished.contains("error_type=ProfilesFailed")
+            && finished.contains(r#""profile":"revoked""#)
+            && finished.contains("re-authorize"),
+        "{finished}"
+    );
     assert_no_leaks(&[&message]);
 }
 
