@@ -8,6 +8,7 @@ mod common;
 use common::cold::cold_start_full;
 use common::{assert_no_leaks, peers, World, CLIENT_ID};
 use lwa_token_service::aws::{SecretsManagerSource, SsmTokenStore};
+use lwa_token_service::lwa::LwaClient;
 use lwa_token_service::onboarding::exchange::LwaCodeExchange;
 use lwa_token_service::onboarding::handler::handle_onboarding;
 use lwa_token_service::onboarding::routes::{Onboarding, Settings};
@@ -26,7 +27,7 @@ const SELLER_BIN: &str = env!("CARGO_BIN_EXE_seller-onboarding");
 const REDIRECT: &str = "http://127.0.0.1:9/lambda-url/seller-onboarding/callback";
 const KEY: &str = "integration-signing-key-of-more-than-32-characters";
 
-type App = Onboarding<SecretsManagerProfiles, LwaCodeExchange, SsmTokenStore>;
+type App = Onboarding<SecretsManagerProfiles, LwaCodeExchange<SecretsManagerSource>, SsmTokenStore>;
 
 struct Env {
     world: World,
@@ -66,8 +67,7 @@ async fn setup(name: &str, open: bool) -> Env {
         Signer::new(&SigningKey::new(KEY)),
         SecretsManagerProfiles::new(world.sdk.clone(), secret_prefix.clone()),
         LwaCodeExchange::new(
-            world.token_url(),
-            Duration::from_secs(5),
+            LwaClient::new(world.token_url(), Duration::from_secs(5), 1),
             app_secret,
             SecretsManagerSource::new(world.sdk.clone()),
         ),
@@ -241,14 +241,11 @@ async fn a_link_connects_a_seller_and_the_reader_serves_the_token() {
         Duration::ZERO,
         Duration::from_secs(300),
     );
-    let (answer, _) = reader
-        .get(
-            &format!("{}acme-de", env.parameter_prefix),
-            OffsetDateTime::now_utc(),
-        )
+    let served = reader
+        .get(&format!("{}acme-de", env.parameter_prefix))
         .await
         .unwrap();
-    assert!(answer.access_token.starts_with("Atza|"));
+    assert!(served.answer.access_token.starts_with("Atza|"));
     // The exchange LWA saw: the registered redirect URI, the app's client.
     let reqs = env.world.lwa_requests().await;
     let form = &reqs.last().unwrap()["form"];

@@ -10,13 +10,13 @@ use super::routes::{fail, store_detail, Io, Onboarding};
 use super::secrets::{BrowserCookie, Ticket};
 use super::state::{self, Flow};
 use super::ticket::{self, LinkError};
-use crate::aws::TokenStore;
 use crate::ports::code_exchange::CodeExchange;
 use crate::ports::profile_store::ProfileStore;
+use crate::ports::TokenWrite;
 use reqwest::Url;
 use time::OffsetDateTime;
 
-impl<P: ProfileStore, X: CodeExchange, S: TokenStore> Onboarding<P, X, S> {
+impl<P: ProfileStore, X: CodeExchange, S: TokenWrite> Onboarding<P, X, S> {
     pub(super) async fn authorize(
         &self,
         query: &str,

@@ -11,17 +11,17 @@ use super::query::{is_token_chars, Query};
 use super::routes::{fail, store_detail, Io, Onboarding};
 use super::secrets::{AuthCode, BrowserCookie, OAuthState};
 use super::state::{self, Flow, StateError};
-use crate::aws::TokenStore;
 use crate::lwa::{LwaError, LwaErrorCode};
 use crate::ports::code_exchange::CodeExchange;
 use crate::ports::code_exchange::ExchangeError;
 use crate::ports::profile_store::ProfileStore;
 use crate::ports::profile_store::ProfileTags;
+use crate::ports::TokenWrite;
 use crate::token::StoredToken;
 use time::OffsetDateTime;
 use tokio::time::Instant;
 
-impl<P: ProfileStore, X: CodeExchange, S: TokenStore> Onboarding<P, X, S> {
+impl<P: ProfileStore, X: CodeExchange, S: TokenWrite> Onboarding<P, X, S> {
     pub(super) async fn callback(
         &self,
         query: &str,
@@ -188,7 +188,7 @@ impl<P: ProfileStore, X: CodeExchange, S: TokenStore> Onboarding<P, X, S> {
         if let Err(e) = io.time(self.tokens.save(&parameter, &token)).await {
             detail.push_str(&format!(
                 "; the first access token could not be stored in `{parameter}` ({}); the refresher's next run stores one",
-                e.message
+                e.detail()
             ));
         }
         (page(Page::Connected), "connected", Some(detail))

@@ -8,10 +8,10 @@
 use super::cookie::binding_cookie;
 use super::link::link;
 use super::routes::{strip_local_prefix, Onboarding, Request};
-use crate::aws::TokenStore;
 use crate::error::ServiceError;
 use crate::ports::code_exchange::CodeExchange;
 use crate::ports::profile_store::ProfileStore;
+use crate::ports::TokenWrite;
 use aws_lambda_events::http::{HeaderMap, HeaderName, HeaderValue};
 use aws_lambda_events::lambda_function_urls::LambdaFunctionUrlResponse;
 use serde_json::Value;
@@ -41,7 +41,7 @@ fn cookie_pairs(event: &Value) -> Vec<&str> {
 }
 
 /// Handles one invocation.
-pub async fn handle_onboarding<P: ProfileStore, X: CodeExchange, S: TokenStore>(
+pub async fn handle_onboarding<P: ProfileStore, X: CodeExchange, S: TokenWrite>(
     app: &Onboarding<P, X, S>,
     event: &Value,
     now: OffsetDateTime,
@@ -60,7 +60,7 @@ pub async fn handle_onboarding<P: ProfileStore, X: CodeExchange, S: TokenStore>(
                 "onboarding link minted"
             ),
             Err(e) => {
-                tracing::error!(kind = "direct", error_type = e.error_type(), error = %e, "invalid event")
+                tracing::error!(kind = "direct", error_type = %e.error_type(), error = %e, "invalid event")
             }
         }
         return result;

@@ -66,7 +66,7 @@ pub fn link(
         }
         None => return Err(invalid("`profile` is missing".into())),
     };
-    crate::fleet::check_profile_name(profile).map_err(invalid)?;
+    crate::profile::check_profile_name(profile).map_err(invalid)?;
     let marketplace = match map.get("marketplace") {
         Some(Value::String(m)) => Marketplace::find(m).ok_or_else(|| {
             invalid(format!(

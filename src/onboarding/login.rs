@@ -12,12 +12,12 @@ use super::routes::new_profile_name;
 use super::routes::{fail, store_detail, Io, Onboarding};
 use super::secrets::{AmazonState, BrowserCookie};
 use super::state::{self, Flow};
-use crate::aws::TokenStore;
 use crate::ports::code_exchange::CodeExchange;
 use crate::ports::profile_store::ProfileStore;
+use crate::ports::TokenWrite;
 use time::OffsetDateTime;
 
-impl<P: ProfileStore, X: CodeExchange, S: TokenStore> Onboarding<P, X, S> {
+impl<P: ProfileStore, X: CodeExchange, S: TokenWrite> Onboarding<P, X, S> {
     pub(super) async fn login(
         &self,
         query: &str,
@@ -73,7 +73,7 @@ impl<P: ProfileStore, X: CodeExchange, S: TokenStore> Onboarding<P, X, S> {
             Ok(Some(p)) => p,
             Ok(None) if self.settings.open => {
                 let name = new_profile_name(&seller, region);
-                if crate::fleet::check_profile_name(&name).is_err() {
+                if crate::profile::check_profile_name(&name).is_err() {
                     return fail(
                         Page::BadRequest,
                         "selling_partner_id does not make a valid profile name",

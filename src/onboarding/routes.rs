@@ -16,9 +16,9 @@ use super::pages::{page, HttpResponse, Page};
 use super::secrets::BrowserCookie;
 use super::signing::Signer;
 use super::state;
-use crate::aws::TokenStore;
 use crate::ports::code_exchange::CodeExchange;
 use crate::ports::profile_store::{ProfileStore, ProfileStoreError};
+use crate::ports::TokenWrite;
 use reqwest::Url;
 use std::time::{Duration, Instant as StdInstant};
 use time::OffsetDateTime;
@@ -94,7 +94,7 @@ pub(super) fn fail(
     (page(p), p.name(), Some(detail.into()))
 }
 
-impl<P: ProfileStore, X: CodeExchange, S: TokenStore> Onboarding<P, X, S> {
+impl<P: ProfileStore, X: CodeExchange, S: TokenWrite> Onboarding<P, X, S> {
     /// The use case over its ports.
     pub fn new(settings: Settings, signer: Signer, profiles: P, exchange: X, tokens: S) -> Self {
         Self {

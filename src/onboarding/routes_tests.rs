@@ -1,7 +1,6 @@
 //! The routes over in-memory fakes: every rule and every page.
 
 use super::*;
-use crate::aws::{SaveError, StoredTokens, TokenLoadError};
 use crate::lwa::{LwaError, LwaErrorCode};
 use crate::onboarding::marketplace::Account;
 use crate::onboarding::marketplace::Marketplace;
@@ -11,8 +10,9 @@ use crate::ports::code_exchange::CodeGrant;
 use crate::ports::code_exchange::ExchangeError;
 use crate::ports::profile_store::ProfileTags;
 use crate::ports::profile_store::StoredProfile;
+use crate::ports::TokenSaveError;
 use crate::secret::{AccessToken, RefreshToken};
-use crate::token::StoredToken;
+use crate::testing::FakeStore;
 use secrecy::{ExposeSecret, SecretString};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -129,31 +129,7 @@ impl CodeExchange for Exchange {
     }
 }
 
-#[derive(Default)]
-struct Tokens {
-    saved: RefCell<Vec<(String, StoredToken)>>,
-    fail: RefCell<bool>,
-}
-
-impl TokenStore for Tokens {
-    async fn load(&self, _: &str) -> Result<Option<StoredToken>, TokenLoadError> {
-        Ok(None)
-    }
-    async fn save(&self, parameter: &str, token: &StoredToken) -> Result<(), SaveError> {
-        if *self.fail.borrow() {
-            return Err("AccessDenied".into());
-        }
-        self.saved
-            .borrow_mut()
-            .push((parameter.into(), token.clone()));
-        Ok(())
-    }
-    async fn load_prefix(&self, _: &str) -> Result<StoredTokens, String> {
-        Ok(StoredTokens::new())
-    }
-}
-
-type App = Onboarding<Profiles, Exchange, Tokens>;
+type App = Onboarding<Profiles, Exchange, FakeStore>;
 
 fn settings() -> Settings {
     Settings {
@@ -174,7 +150,7 @@ fn app_with(s: Settings) -> App {
         Signer::new(&SigningKey::new(KEY)),
         Profiles::default(),
         Exchange::default(),
-        Tokens::default(),
+        FakeStore::default(),
     )
 }
 
@@ -335,9 +311,9 @@ async fn callback_connects_the_seller_once() {
     assert_eq!(v["selling_partner_id"], "A1SELLER");
     assert_eq!(v["region"], "eu");
     assert_eq!(v["authorized_at"], "2026-12-01T10:03:00Z");
-    let saved = a.tokens.saved.borrow().clone();
-    assert_eq!(saved[0].0, "/spapi/lwa/sellers/acme-de");
-    assert_eq!(saved[0].1.access_token.expose_secret(), "Atza|PLANTED-AT-0");
+    let saved = a.tokens.get("/spapi/lwa/sellers/acme-de").unwrap();
+    assert_eq!(saved.access_token.expose_secret(), "Atza|PLANTED-AT-0");
+    assert_eq!(saved.expires_at, NOW + time::Duration::seconds(3600));
     // Used up: the same callback again, and the link itself, answer 410.
     let o = get(
         &a,
@@ -394,7 +370,7 @@ async fn a_refused_code_leaves_the_link_usable() {
     .await;
     assert_page(&o, Page::CodeRefused);
     assert!(o.response.body.contains("5 minutes") && o.response.body.contains("again"));
-    assert!(a.profiles.map.borrow().is_empty() && a.tokens.saved.borrow().is_empty());
+    assert!(a.profiles.map.borrow().is_empty() && a.tokens.is_empty());
     *a.exchange.answer.borrow_mut() = Err(LwaError::Unavailable {
         attempts: 1,
         last: "x".into(),
@@ -446,7 +422,7 @@ async fn state_rules_signature_expiry_and_browser() {
         Signer::new(&SigningKey::new("another key, also 32 characters long")),
         Profiles::default(),
         Exchange::default(),
-        Tokens::default(),
+        FakeStore::default(),
     );
     assert_page(
         &get(&other_key, "/callback", &q, Some(&cookie), NOW).await,
@@ -593,7 +569,8 @@ async fn aws_failures_are_502_pages_and_a_token_write_failure_still_connects() {
         Page::Unavailable,
     );
     *a.profiles.fail.borrow_mut() = false;
-    *a.tokens.fail.borrow_mut() = true;
+    a.tokens
+        .fail_next_saves([TokenSaveError::Failed("AccessDeniedException".into())]);
     let o = get(
         &a,
         "/callback",

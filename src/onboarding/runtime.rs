@@ -12,9 +12,11 @@ use super::signing::Signer;
 use crate::aws::{describe_sdk_error, LazySdkConfig, SecretsManagerSource, SsmTokenStore};
 use crate::config::ConfigError;
 use crate::handler::deadline_instant;
+use crate::lwa::LwaClient;
+use crate::ports::system_clock;
+use crate::runtime::fail_init;
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
-use time::OffsetDateTime;
 
 async fn signing_key(sdk: &LazySdkConfig, secret_id: &str) -> Result<SigningKey, ConfigError> {
     let client = aws_sdk_secretsmanager::Client::new(sdk.get().await);
@@ -27,7 +29,7 @@ async fn signing_key(sdk: &LazySdkConfig, secret_id: &str) -> Result<SigningKey,
             variable: "ONBOARDING_SIGNING_SECRET_ID",
             problem: format!(
                 "secret `{secret_id}` could not be read ({}); the function needs secretsmanager:GetSecretValue on it",
-                describe_sdk_error(&e).1
+                describe_sdk_error(&e).detail
             ),
         })?;
     let value = out.secret_string().unwrap_or_default();
@@ -42,6 +44,7 @@ pub async fn run_onboarding() -> Result<(), lambda_runtime::Error> {
         Ok(c) => c,
         Err(e) => fail_init(&e).await,
     };
+    let clock = system_clock();
     let sdk = LazySdkConfig::new();
     let key = match signing_key(&sdk, &config.signing_secret_id).await {
         Ok(k) => k,
@@ -57,44 +60,25 @@ pub async fn run_onboarding() -> Result<(), lambda_runtime::Error> {
         consent_base: config.consent_base.clone(),
         secure_cookies: config.secure_cookies(),
     };
+    // One attempt per exchange (a code is single use): max_attempts is 1.
+    let lwa =
+        LwaClient::new(config.token_url.clone(), config.lwa_timeout, 1).with_clock(clock.clone());
     let app = Onboarding::new(
         settings,
         Signer::new(&key),
         SecretsManagerProfiles::new(sdk.clone(), config.secret_prefix.clone()),
         LwaCodeExchange::new(
-            config.token_url.clone(),
-            config.lwa_timeout,
+            lwa,
             config.app_secret_id.clone(),
             SecretsManagerSource::new(sdk.clone()),
         ),
         SsmTokenStore::new(sdk, config.kms_key_id.clone()),
     );
     drop(key);
-    let app = &app;
+    let (app, clock) = (&app, &clock);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let deadline = deadline_instant(event.context.deadline());
-        handle_onboarding(app, &event.payload, OffsetDateTime::now_utc(), deadline).await
+        let deadline = deadline_instant(event.context.deadline(), clock.as_ref());
+        handle_onboarding(app, &event.payload, clock.now(), deadline).await
     }))
     .await
-}
-
-/// Logs the one line, reports it to the Runtime API as an init error
-/// (errorType `ConfigInvalid`) and exits with status 1.
-async fn fail_init(e: &ConfigError) -> ! {
-    let line = format!("invalid configuration: {e}");
-    tracing::error!(error_type = "ConfigInvalid", "{line}");
-    if let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") {
-        let body = serde_json::json!({"errorType": "ConfigInvalid", "errorMessage": line});
-        let sent = reqwest::Client::new()
-            .post(format!("http://{api}/2018-06-01/runtime/init/error"))
-            .header("Lambda-Runtime-Function-Error-Type", "ConfigInvalid")
-            .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await;
-        if let Err(err) = sent {
-            tracing::error!("could not report the init error to the Runtime API: {err}");
-        }
-    }
-    std::process::exit(1)
 }

@@ -108,7 +108,7 @@ impl ProfileStore for SecretsManagerProfiles {
         let mut found = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| {
-                let (kind, detail) = describe_sdk_error(&e);
+                let crate::aws::SdkFailure { kind, detail } = describe_sdk_error(&e);
                 unavailable("ListSecrets", kind, detail)
             })?;
             for s in page.secret_list() {
@@ -136,7 +136,7 @@ impl ProfileStore for SecretsManagerProfiles {
         let described = match client.describe_secret().secret_id(&name).send().await {
             Ok(d) => d,
             Err(e) => {
-                let (kind, detail) = describe_sdk_error(&e);
+                let crate::aws::SdkFailure { kind, detail } = describe_sdk_error(&e);
                 if kind == AwsFailure::NotFound {
                     return Ok(None);
                 }
@@ -153,7 +153,7 @@ impl ProfileStore for SecretsManagerProfiles {
         let document = match client.get_secret_value().secret_id(&name).send().await {
             Ok(v) => v.secret_string().unwrap_or_default().to_owned(),
             Err(e) => {
-                let (kind, detail) = describe_sdk_error(&e);
+                let crate::aws::SdkFailure { kind, detail } = describe_sdk_error(&e);
                 if kind == AwsFailure::NotFound {
                     String::new() // no current value yet
                 } else {
@@ -191,7 +191,7 @@ impl ProfileStore for SecretsManagerProfiles {
                 {
                     return ProfileStoreError::AlreadyExists;
                 }
-                let (kind, detail) = describe_sdk_error(&e);
+                let crate::aws::SdkFailure { kind, detail } = describe_sdk_error(&e);
                 unavailable("CreateSecret", kind, detail)
             })
     }
@@ -212,7 +212,7 @@ impl ProfileStore for SecretsManagerProfiles {
             .await
             .map(|_| ())
             .map_err(|e| {
-                let (kind, detail) = describe_sdk_error(&e);
+                let crate::aws::SdkFailure { kind, detail } = describe_sdk_error(&e);
                 unavailable("PutSecretValue", kind, detail)
             })
     }

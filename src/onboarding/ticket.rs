@@ -87,7 +87,7 @@ pub fn verify(
         .map_err(|_: SignatureError| LinkError::Invalid)?;
     let marketplace = Marketplace::find(&wire.m).ok_or(LinkError::Invalid)?;
     let account = Account::parse(&wire.a).ok_or(LinkError::Invalid)?;
-    crate::fleet::check_profile_name(&wire.p).map_err(|_| LinkError::Invalid)?;
+    crate::profile::check_profile_name(&wire.p).map_err(|_| LinkError::Invalid)?;
     let expires_at = OffsetDateTime::from_unix_timestamp(wire.x).map_err(|_| LinkError::Invalid)?;
     if now >= expires_at {
         return Err(LinkError::Expired);
