@@ -133,3 +133,137 @@ fn to_function_url_response(r: super::pages::HttpResponse) -> Value {
     response.cookies = r.cookies;
     serde_json::to_value(response).expect("a response serializes")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::onboarding::routes::Settings;
+    use crate::onboarding::secrets::SigningKey;
+    use crate::onboarding::signing::Signer;
+    use crate::ports::code_exchange::{CodeGrant, ExchangeError};
+    use crate::ports::profile_store::{ProfileStoreError, ProfileTags, StoredProfile};
+    use crate::testing::FakeStore;
+    use secrecy::SecretString;
+
+    struct NoProfiles;
+    impl ProfileStore for NoProfiles {
+        async fn find_by_seller(
+            &self,
+            _: &str,
+            _: crate::onboarding::marketplace::Region,
+        ) -> Result<Option<String>, ProfileStoreError> {
+            Ok(None)
+        }
+        async fn read(&self, _: &str) -> Result<Option<StoredProfile>, ProfileStoreError> {
+            Ok(None)
+        }
+        async fn create(
+            &self,
+            _: &str,
+            _: &SecretString,
+            _: &ProfileTags,
+        ) -> Result<(), ProfileStoreError> {
+            Ok(())
+        }
+        async fn update(
+            &self,
+            _: &str,
+            _: &SecretString,
+            _: &ProfileTags,
+        ) -> Result<(), ProfileStoreError> {
+            Ok(())
+        }
+    }
+    struct NoExchange;
+    impl CodeExchange for NoExchange {
+        async fn exchange(
+            &self,
+            _: &crate::onboarding::secrets::AuthCode,
+            _: &str,
+            _: Instant,
+        ) -> Result<CodeGrant, ExchangeError> {
+            Err(ExchangeError::AppCredentials("none".into()))
+        }
+    }
+
+    fn app() -> Onboarding<NoProfiles, NoExchange, FakeStore> {
+        Onboarding::new(
+            Settings {
+                application_id: "amzn1.sp.solution.x".into(),
+                draft: false,
+                redirect_uri: "https://x.lambda-url.eu-west-1.on.aws/callback".into(),
+                authorize_url: "https://x.lambda-url.eu-west-1.on.aws/authorize".into(),
+                parameter_prefix: "/p/".into(),
+                open: false,
+                consent_base: None,
+                secure_cookies: true,
+            },
+            Signer::new(&SigningKey::new("0123456789abcdef0123456789abcdef")),
+            NoProfiles,
+            NoExchange,
+            FakeStore::default(),
+        )
+    }
+
+    fn event(name: &str) -> Value {
+        let path = format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_link_event_mints_a_link() {
+        let now = OffsetDateTime::now_utc();
+        let v = handle_onboarding(&app(), &event("onboarding-link.json"), now, Instant::now())
+            .await
+            .unwrap();
+        assert!(v["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://x.lambda-url.eu-west-1.on.aws/authorize?ticket="));
+        let e = handle_onboarding(
+            &app(),
+            &serde_json::json!({"action": "get"}),
+            now,
+            Instant::now(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.error_type(), "InvalidEvent");
+    }
+
+    #[tokio::test]
+    async fn function_url_requests_become_function_url_responses() {
+        let now = OffsetDateTime::now_utc();
+        let v = handle_onboarding(
+            &app(),
+            &event("onboarding-url-authorize.json"),
+            now,
+            Instant::now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(v["statusCode"], 400);
+        assert_eq!(v["headers"]["referrer-policy"], "no-referrer");
+        assert_eq!(v["headers"]["cache-control"], "no-store");
+        assert_eq!(v["headers"]["x-content-type-options"], "nosniff");
+        assert!(v["body"]
+            .as_str()
+            .unwrap()
+            .contains("This link is not valid"));
+        assert!(!v["body"].as_str().unwrap().contains("not-a-valid-ticket"));
+        let mut post = event("onboarding-url-authorize.json");
+        post["requestContext"]["http"]["method"] = "POST".into();
+        let v = handle_onboarding(&app(), &post, now, Instant::now())
+            .await
+            .unwrap();
+        assert_eq!(v["statusCode"], 405);
+        assert_eq!(v["headers"]["allow"], "GET");
+    }
+
+    #[test]
+    fn cookies_from_the_list_and_the_header() {
+        let e = serde_json::json!({"cookies": ["a=1", "b=2"], "headers": {"cookie": "c=3; d=4"}});
+        assert_eq!(cookie_pairs(&e), vec!["a=1", "b=2", "c=3", " d=4"]);
+        assert!(cookie_pairs(&serde_json::json!({})).is_empty());
+    }
+}
