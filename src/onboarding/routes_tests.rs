@@ -894,3 +894,41 @@ async fn no_secret_in_any_page_or_log_detail() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_owner_is_checked_in_the_tags_and_in_the_document() {
+    // Tags name A1, the document names nobody; and the document names A1
+    // while the tags name the consenting seller: both refused for A2.
+    for (doc, tagged) in [
+        (r#"{"refresh_token":"Atzr|PLANTED-OLD"}"#, "A1"),
+        (
+            r#"{"refresh_token":"Atzr|PLANTED-OLD","selling_partner_id":"A1"}"#,
+            "A2",
+        ),
+    ] {
+        let a = app();
+        a.profiles.map.borrow_mut().insert(
+            "acme-de".into(),
+            (
+                doc.into(),
+                Some(ProfileTags {
+                    selling_partner_id: tagged.into(),
+                    region: Region::Eu,
+                }),
+            ),
+        );
+        let t = ticket(&a, "acme-de", "DE", Account::Seller, NOW);
+        let (state, cookie, _) = authorize(&a, &t).await;
+        let o = get(
+            &a,
+            "/callback",
+            &callback_query(&state, "A2"),
+            Some(&cookie),
+            NOW,
+        )
+        .await;
+        assert_page(&o, Page::OtherSeller);
+        assert_eq!(a.profiles.map.borrow()["acme-de"].0, doc);
+        assert!(a.exchange.calls.borrow().is_empty());
+    }
+}
