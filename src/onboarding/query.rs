@@ -171,6 +171,10 @@ mod tests {
         let long_value = format!("state={}", "%41".repeat(MAX_VALUE + 1));
         assert!(long_value.len() <= MAX_QUERY);
         assert_eq!(Query::parse(&long_value).err(), Some(QueryError::TooLong));
+        // Within the per-value and parameter limits, over the whole-query bound.
+        let wide = format!("x={}&", "v".repeat(500)).repeat(20);
+        assert!(wide.len() > MAX_QUERY);
+        assert_eq!(Query::parse(&wide).err(), Some(QueryError::TooLong));
         let many = "a=1&".repeat(MAX_PARAMS + 1);
         assert_eq!(Query::parse(&many).err(), Some(QueryError::TooLong));
         // Double encoding decodes once: the value keeps its `%`.
