@@ -542,10 +542,11 @@ DEMO_AWS_ENDPOINT="http://127.0.0.1:$MOTO_PORT" "${HELPER[@]}" parameters "$FLEE
     { log_tail "$CAP/fleet-parameters.err"; die "could not list the parameters under $FLEET_PARAMETER_PREFIX"; }
 pf() { field fleet-parameters "$1"; }
 acme_fp=$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(next((p["fingerprint"] for p in d["parameters"] if p["profile"]=="acme-us"), ""))' "$CAP/fleet-parameters.json")
-expect "three parameters: acme-us, globex-eu, notifications (none for initech-jp)" \
-    is "$(pf profiles)" "acme-us,globex-eu,notifications"
-expect "each a SecureString holding an LWA access token" "$PY" -c \
-    'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if all(p["type"]=="SecureString" and p["token_prefix_ok"] for p in d["parameters"]) else 1)' \
+expect "three tokens: acme-us, globex-eu, notifications (none for initech-jp)" \
+    is "$(pf token_profiles)" "acme-us,globex-eu,notifications"
+expect "initech-jp's parameter records only its lost authorization" is "$(pf lost_profiles)" "initech-jp"
+expect "each a SecureString holding an LWA access token or the authorization_lost marker" "$PY" -c \
+    'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if all(p["type"]=="SecureString" and (p["token_prefix_ok"] or p["authorization_lost"]) for p in d["parameters"]) else 1)' \
     "$CAP/fleet-parameters.json"
 
 heading "10. token-reader in fleet mode (TOKEN_PARAMETER_PREFIX): the caller names the profile"

@@ -444,11 +444,15 @@ def cmd_parameters(args):
                 "token_prefix_ok": token.startswith("Atza|"),
                 "token_type": value.get("token_type", "") if isinstance(value, dict) else "",
                 "expires_at": value.get("expires_at", "") if isinstance(value, dict) else "",
+                "authorization_lost": bool(isinstance(value, dict) and value.get("authorization_lost")),
             }
         )
     with open(out, "w", encoding="utf-8") as f:
         json.dump(
-            {"count": len(rows), "profiles": ",".join(r["profile"] for r in rows), "parameters": rows}, f
+            {"count": len(rows), "profiles": ",".join(r["profile"] for r in rows),
+             "token_profiles": ",".join(r["profile"] for r in rows if r["fingerprint"]),
+             "lost_profiles": ",".join(r["profile"] for r in rows if r["authorization_lost"]),
+             "parameters": rows}, f
         )
     print(f"{len(rows)} parameter(s) under {prefix}:")
     if rows:
@@ -458,6 +462,8 @@ def cmd_parameters(args):
             fp = "sha256:" + r["fingerprint"] if r["fingerprint"] else "-"
             if r["fingerprint"] and not r["token_prefix_ok"]:
                 fp += " (not Atza|)"
+            if r["authorization_lost"]:
+                fp += " + authorization_lost"
             print(f"  {r['name']:<{w}}  {r['type']:<12}  {r['version']:>3}  {fp:<15}  {r['expires_at']}")
     return 0
 

@@ -325,6 +325,41 @@ impl SecretDocument {
     }
 }
 
+impl SecretDocument {
+    /// First 8 hex digits of the SHA-256 of the refresh token (of the scope
+    /// for a grantless profile): tells whether the secret still holds the
+    /// value LWA refused, without keeping it. `None` when it holds neither.
+    pub fn grant_fingerprint(&self) -> Option<String> {
+        match (&self.refresh_token, &self.scope) {
+            (Some((_, token)), _) => Some(crate::secret::fingerprint(token.expose_secret())),
+            (None, Some(scope)) => Some(crate::secret::fingerprint(scope)),
+            (None, None) => None,
+        }
+    }
+
+    /// A descriptive, non-secret string field of the secret, such as
+    /// `selling_partner_id` or `region` (written by seller onboarding).
+    /// `None` for a credential key, a missing or non-string field, or a value
+    /// that is not 1 to 64 of `A-Z a-z 0-9 _ . -` (it is shown in events).
+    pub fn label(&self, key: &str) -> Option<String> {
+        let credential_keys = CLIENT_ID_KEYS
+            .iter()
+            .chain(CLIENT_SECRET_KEYS)
+            .chain(REFRESH_TOKEN_KEYS)
+            .chain(SCOPE_KEYS);
+        if credential_keys.clone().any(|k| k.eq_ignore_ascii_case(key)) {
+            return None;
+        }
+        let text = self.document.as_ref()?;
+        let value: Value = serde_json::from_str(strip_bom(text.expose_secret())).ok()?;
+        let v = value.get(key)?.as_str()?.trim();
+        let plain = (1..=64).contains(&v.len())
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+        plain.then(|| v.to_owned())
+    }
+}
+
 /// Parses a single-profile secret into complete credentials.
 pub fn parse_credentials(
     secret_id: &str,
@@ -534,5 +569,24 @@ mod tests {
         let c = ok(r#"{"client_id":"id","client_secret":"MARKER","refresh_token":"Atzr|MARKER"}"#);
         let shown = format!("{c:?}");
         assert!(!shown.contains("MARKER"), "{shown}");
+    }
+
+    #[test]
+    fn labels_and_the_grant_fingerprint() {
+        let doc = SecretDocument::parse(
+            "s",
+            r#"{"refresh_token":"abc","selling_partner_id":"A1B2C3","region":"eu","note":"a b","n":5}"#,
+        )
+        .unwrap();
+        assert_eq!(doc.grant_fingerprint().as_deref(), Some("ba7816bf"));
+        assert_eq!(doc.label("selling_partner_id").as_deref(), Some("A1B2C3"));
+        assert_eq!(doc.label("region").as_deref(), Some("eu"));
+        for none in ["note", "n", "missing", "refresh_token", "Refresh_Token"] {
+            assert_eq!(doc.label(none), None, "{none}");
+        }
+        let grantless = SecretDocument::parse("s", r#"{"scope":"abc"}"#).unwrap();
+        assert_eq!(grantless.grant_fingerprint().as_deref(), Some("ba7816bf"));
+        let app = SecretDocument::parse("s", r#"{"client_id":"x","client_secret":"y"}"#).unwrap();
+        assert_eq!(app.grant_fingerprint(), None);
     }
 }

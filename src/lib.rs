@@ -13,6 +13,7 @@
 //! [`lwa`]: the token endpoint over reqwest). [`runtime`] wires them
 //! together once per cold start; [`testing`] holds the fakes the tests use.
 
+pub mod authorization;
 pub mod aws;
 pub mod budget;
 pub mod config;

@@ -49,6 +49,10 @@ pub enum ReadError {
     Unavailable(String),
     /// AWS failed. The detail is for the log only, never for an HTTP caller.
     Upstream(String),
+    /// The seller's authorization is lost and no token with enough time is
+    /// left: the message names the fix (re-authorize the seller). Safe for
+    /// callers.
+    AuthorizationLost(String),
 }
 
 /// A served token, and whether it came from memory.
@@ -131,6 +135,11 @@ impl<S: TokenRead> Reader<S> {
             }
             Err(TokenLoadError::Unavailable(detail)) => return Err(ReadError::Upstream(detail)),
         };
+        if let (Some(marker), false) = (&token.authorization_lost, self.usable(&token, now)) {
+            return Err(ReadError::AuthorizationLost(
+                crate::authorization::notice::reader_message(parameter, marker, &token),
+            ));
+        }
         if !self.usable(&token, now) {
             let left = token.seconds_left(now);
             let state = if left <= 0 {
@@ -309,5 +318,36 @@ mod tests {
             reader(&s).0.get("/p").await,
             Err(ReadError::Upstream(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn a_lost_authorization_is_named_once_the_last_token_runs_out() {
+        use crate::authorization::{AuthorizationLost, LostReason};
+        let marker = AuthorizationLost::new(LostReason::LwaInvalidGrant, T0, "3f2a9c1d".into());
+        // Still time left: served.
+        let s = store(Ok(Some(token(3600).with_marker(Some(marker.clone())))));
+        let (r, clock) = reader(&s);
+        assert!(r.get("/p").await.is_ok());
+        // Below the floor: authorization_lost with the fix.
+        clock.advance(secs(3301));
+        match r.get("/p").await.unwrap_err() {
+            ReadError::AuthorizationLost(m) => assert!(
+                m.contains("lost since 2026-11-30T12:00:00Z")
+                    && m.contains("LwaInvalidGrant")
+                    && m.contains("re-authorize the app")
+                    && m.contains("onboarding link"),
+                "{m}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        // The marker alone: no token at all.
+        let s = store(Ok(Some(StoredToken::marker_only(marker))));
+        let (r, _) = reader(&s);
+        match r.get("/p").await.unwrap_err() {
+            ReadError::AuthorizationLost(m) => {
+                assert!(m.contains("no token was ever stored"), "{m}")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

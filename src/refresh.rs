@@ -7,14 +7,17 @@
 //! stored token; a rotated refresh token is saved before the access token is
 //! written; on `invalid_client` the secret is read again once and the
 //! request retried once (a rotated client secret reaches a warm function).
+//! A seller's lost authorization is recorded, published and rate-limited by
+//! [`crate::authorization`] around the token request.
 
+use crate::authorization::Loss;
 use crate::budget::TimeBudget;
 use crate::credentials::{Credentials, Grant};
 use crate::error::ServiceError;
 use crate::lwa::{ExchangeStats, LwaError};
 use crate::ports::{
     system_clock, CredentialsLoadError, CredentialsRead, CredentialsWrite, SharedClock,
-    TokenEndpoint, TokenLoadError, TokenRead, TokenWrite,
+    SharedEvents, TokenEndpoint, TokenLoadError, TokenRead, TokenWrite,
 };
 use crate::profile::Profile;
 use crate::token::{rfc3339, StoredToken};
@@ -59,6 +62,8 @@ pub enum Reason {
     Unreadable(String),
     /// The stored token has this many seconds or less to live.
     Due(i64),
+    /// The stored token records a lost authorization: checked every run.
+    AuthorizationLost,
 }
 
 /// What one refresh came to, with its counters (also on failure, for the
@@ -72,6 +77,8 @@ pub struct RefreshRun {
     /// Why a new token was asked for; `None` when the stored one was fresh
     /// enough.
     pub reason: Option<Reason>,
+    /// What the run had to do with a lost authorization.
+    pub loss: Loss,
 }
 
 /// A rotated refresh token that could not be saved.
@@ -87,6 +94,7 @@ pub struct Refresher<C, E, S> {
     store: S,
     margin: Duration,
     clock: SharedClock,
+    events: Option<SharedEvents>,
 }
 
 impl<C, E, S> Refresher<C, E, S>
@@ -104,6 +112,7 @@ where
             store,
             margin,
             clock: system_clock(),
+            events: None,
         }
     }
 
@@ -113,23 +122,38 @@ where
         self
     }
 
+    /// The same refresher publishing authorization events to `events`
+    /// (without, a lost authorization is still recorded, never published).
+    pub fn with_events(mut self, events: Option<SharedEvents>) -> Self {
+        self.events = events;
+        self
+    }
+
+    pub(crate) fn credentials_port(&self) -> &C {
+        &self.credentials
+    }
+
+    pub(crate) fn clock_port(&self) -> &SharedClock {
+        &self.clock
+    }
+
+    pub(crate) fn events_port(&self) -> Option<&SharedEvents> {
+        self.events.as_ref()
+    }
+
     /// The token store (the reader and tests share it).
     pub fn store(&self) -> &S {
         &self.store
     }
 
     /// Refreshes `profile` if needed (or when `force`), finishing before
-    /// `deadline`.
+    /// `deadline`. The stored token is read even when forced: a lost
+    /// authorization it records limits the token requests (`force` does not
+    /// override that).
     pub async fn refresh(&self, profile: &Profile, force: bool, deadline: Instant) -> RefreshRun {
-        let mut aws_latency = Duration::ZERO;
-        let loaded = if force {
-            Ok(None)
-        } else {
-            let started = self.clock.instant();
-            let loaded = self.store.load(&profile.parameter_name).await;
-            aws_latency = self.clock.instant().saturating_duration_since(started);
-            loaded
-        };
+        let started = self.clock.instant();
+        let loaded = self.store.load(&profile.parameter_name).await;
+        let aws_latency = self.clock.instant().saturating_duration_since(started);
         let mut run = self
             .refresh_with(profile, loaded, force, self.margin, deadline)
             .await;
@@ -148,7 +172,13 @@ where
         deadline: Instant,
     ) -> RefreshRun {
         let mut stats = ExchangeStats::default();
-        let reason = if force {
+        let previous = loaded.as_ref().ok().and_then(Option::clone);
+        let reason = if previous
+            .as_ref()
+            .is_some_and(|t| t.authorization_lost.is_some())
+        {
+            Reason::AuthorizationLost
+        } else if force {
             Reason::Forced
         } else {
             match loaded {
@@ -160,6 +190,7 @@ where
                             result: Ok(report(Outcome::Skipped, profile, &token, now)),
                             stats,
                             reason: None,
+                            loss: Loss::None,
                         };
                     }
                     Reason::Due(left)
@@ -170,11 +201,14 @@ where
                 }
             }
         };
-        let result = self.refresh_now(profile, deadline, &mut stats).await;
+        let (result, loss) =
+            crate::authorization::refresh_guarded(self, profile, previous, deadline, &mut stats)
+                .await;
         RefreshRun {
             result,
             stats,
             reason: Some(reason),
+            loss,
         }
     }
 
@@ -195,7 +229,7 @@ where
         })
     }
 
-    async fn refresh_now(
+    pub(crate) async fn refresh_now(
         &self,
         profile: &Profile,
         deadline: Instant,
@@ -413,14 +447,15 @@ mod tests {
         assert_eq!(run.result.unwrap().outcome, Outcome::Refreshed);
         assert_eq!(run.reason, Some(Reason::Due(1800)));
 
-        // Forced: the stored token is not even read.
+        // Forced: refreshed whatever is left (the stored token is still
+        // read: a lost authorization it records limits forced runs too).
         let before = w.journal.count(|c| matches!(c, Call::TokenLoaded(_)));
         let run = w.run(true).await;
         assert_eq!(run.result.unwrap().outcome, Outcome::Refreshed);
         assert_eq!(run.reason, Some(Reason::Forced));
         assert_eq!(
             w.journal.count(|c| matches!(c, Call::TokenLoaded(_))),
-            before
+            before + 1
         );
         assert_eq!(w.lwa.requests(), 2);
     }
@@ -490,9 +525,12 @@ mod tests {
             let run = w.run(false).await;
             assert_eq!(run.result.unwrap_err().error_type(), ty);
             assert_eq!(run.stats.requests, 1);
-            assert_eq!(w.journal.count(|c| matches!(c, Call::SecretRead(_))), 1);
-            assert!(w.journal.writes().is_empty());
-            assert_eq!(w.stored(), Some(stored(100)));
+            // The seller's loss is recorded next to the token, which is kept
+            // (see crate::authorization for the rules).
+            assert_eq!(w.journal.writes(), [Call::TokenSaved(PARAMETER.into())]);
+            let kept = w.stored().unwrap();
+            assert!(kept.authorization_lost.is_some());
+            assert_eq!(kept.with_marker(None), stored(100));
         }
     }
 

@@ -3,7 +3,7 @@
 //! runtime loop. A configuration error is reported to the Runtime API as an
 //! init error (`/runtime/init/error`) and ends the process.
 
-use crate::aws::{LazySdkConfig, SecretsManagerSource, SsmTokenStore};
+use crate::aws::{EventBridgePublisher, LazySdkConfig, SecretsManagerSource, SsmTokenStore};
 use crate::config::{ConfigError, ReaderConfig, RefresherConfig, RefresherTarget};
 use crate::error::ErrorType;
 use crate::fleet::Fleet;
@@ -33,13 +33,18 @@ pub async fn run_refresher() -> Result<(), lambda_runtime::Error> {
         config.lwa_timeout,
         config.lwa_max_attempts,
     );
+    let events: crate::ports::SharedEvents = std::sync::Arc::new(EventBridgePublisher::new(
+        sdk.clone(),
+        config.event_bus.clone(),
+    ));
     let store = SsmTokenStore::new(sdk, config.kms_key_id.clone());
     match config.target.clone() {
         RefresherTarget::Single {
             secret_id,
             parameter_name,
         } => {
-            let refresher = Refresher::new(secrets, endpoint, store, config.refresh_margin);
+            let refresher = Refresher::new(secrets, endpoint, store, config.refresh_margin)
+                .with_events(Some(events));
             let profile = Profile {
                 name: None,
                 secret_id,
@@ -61,7 +66,8 @@ pub async fn run_refresher() -> Result<(), lambda_runtime::Error> {
                 settings,
                 config.refresh_margin,
                 budget,
-            );
+            )
+            .with_events(Some(events));
             // The metrics dimension, read once.
             let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME")
                 .unwrap_or_else(|_| "token-refresher".into());

@@ -10,7 +10,13 @@
 //!
 //! `issued_at` is when the token request was sent; `expires_at` is that plus
 //! LWA's `expires_in`.
+//!
+//! While a seller's authorization is lost, the refresher adds an
+//! `authorization_lost` object ([`AuthorizationLost`]) next to these fields;
+//! with no token stored yet the object is stored alone, which readers treat
+//! as no token ([`StoredToken::has_token`]).
 
+use crate::authorization::AuthorizationLost;
 use crate::secret::AccessToken;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -28,6 +34,8 @@ pub struct StoredToken {
     pub expires_at: OffsetDateTime,
     /// When the token request was sent (UTC, whole seconds).
     pub issued_at: OffsetDateTime,
+    /// Set while the seller's authorization is lost.
+    pub authorization_lost: Option<AuthorizationLost>,
 }
 
 impl fmt::Debug for StoredToken {
@@ -35,6 +43,7 @@ impl fmt::Debug for StoredToken {
         f.debug_struct("StoredToken")
             .field("token_fingerprint", &self.access_token.fingerprint())
             .field("expires_at", &rfc3339(self.expires_at))
+            .field("authorization_lost", &self.authorization_lost)
             .finish()
     }
 }
@@ -45,16 +54,26 @@ struct Wire<'a> {
     token_type: &'a str,
     expires_at: &'a str,
     issued_at: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authorization_lost: Option<&'a AuthorizationLost>,
+}
+
+/// The marker stored alone (no token yet).
+#[derive(Serialize)]
+struct MarkerOnly<'a> {
+    authorization_lost: &'a AuthorizationLost,
 }
 
 /// Owned on the way in: a JSON string with escapes (`\/`, `\"`) cannot be
 /// borrowed.
 #[derive(Deserialize)]
 struct WireIn {
-    access_token: String,
-    token_type: String,
-    expires_at: String,
-    issued_at: String,
+    access_token: Option<String>,
+    token_type: Option<String>,
+    expires_at: Option<String>,
+    issued_at: Option<String>,
+    #[serde(default)]
+    authorization_lost: Option<AuthorizationLost>,
 }
 
 /// The longest lifetime a stored token may claim. LWA tokens live 3600 s;
@@ -80,7 +99,31 @@ impl StoredToken {
                 ))
                 .unwrap_or(issued_at),
             issued_at,
+            authorization_lost: None,
         }
+    }
+
+    /// The marker stored alone: no token. It never counts as usable (it
+    /// expired at the Unix epoch) and [`StoredToken::has_token`] is `false`.
+    pub fn marker_only(marker: AuthorizationLost) -> Self {
+        Self {
+            access_token: AccessToken::new(""),
+            token_type: String::new(),
+            expires_at: OffsetDateTime::UNIX_EPOCH,
+            issued_at: OffsetDateTime::UNIX_EPOCH,
+            authorization_lost: Some(marker),
+        }
+    }
+
+    /// `false` for a marker stored alone ([`StoredToken::marker_only`]).
+    pub fn has_token(&self) -> bool {
+        !self.access_token.is_empty()
+    }
+
+    /// The same token with `marker` set (or removed with `None`).
+    pub fn with_marker(mut self, marker: Option<AuthorizationLost>) -> Self {
+        self.authorization_lost = marker;
+        self
     }
 
     /// Whole seconds left at `now`; negative once expired.
@@ -91,11 +134,18 @@ impl StoredToken {
     /// The parameter value (contains the access token: only the SSM write
     /// may call this).
     pub fn to_parameter_value(&self) -> String {
+        if let (false, Some(marker)) = (self.has_token(), &self.authorization_lost) {
+            return serde_json::to_string(&MarkerOnly {
+                authorization_lost: marker,
+            })
+            .expect("plain values serialize");
+        }
         serde_json::to_string(&Wire {
             access_token: self.access_token.expose_secret(),
             token_type: &self.token_type,
             expires_at: &rfc3339(self.expires_at),
             issued_at: &rfc3339(self.issued_at),
+            authorization_lost: self.authorization_lost.as_ref(),
         })
         .expect("plain strings serialize")
     }
@@ -115,10 +165,38 @@ impl StoredToken {
                 e.column()
             )
         })?;
-        if wire.access_token.is_empty() {
+        let marker = wire.authorization_lost;
+        let (access_token, token_type, expires_at, issued_at) = match (
+            wire.access_token,
+            wire.token_type,
+            wire.expires_at,
+            wire.issued_at,
+        ) {
+            (Some(a), Some(t), Some(e), Some(i)) => (a, t, e, i),
+            (None, None, None, None) if marker.is_some() => {
+                return Ok(Self::marker_only(marker.expect("checked")))
+            }
+            (a, t, e, i) => {
+                let missing: Vec<&str> = [
+                    a.is_none().then_some("access_token"),
+                    t.is_none().then_some("token_type"),
+                    e.is_none().then_some("expires_at"),
+                    i.is_none().then_some("issued_at"),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                return Err(format!(
+                        "the value is not the token JSON object (access_token, token_type, expires_at, issued_at): \
+                         `{}` missing",
+                        missing.join("`, `")
+                    ));
+            }
+        };
+        if access_token.is_empty() {
             return Err("access_token is empty".into());
         }
-        if !wire.access_token.bytes().all(|b| b.is_ascii_graphic()) {
+        if !access_token.bytes().all(|b| b.is_ascii_graphic()) {
             return Err("access_token contains spaces or control characters".into());
         }
         let time = |field: &str, v: &str| {
@@ -133,8 +211,8 @@ impl StoredToken {
                     )
                 })
         };
-        let expires_at = time("expires_at", &wire.expires_at)?;
-        let issued_at = time("issued_at", &wire.issued_at)?;
+        let expires_at = time("expires_at", &expires_at)?;
+        let issued_at = time("issued_at", &issued_at)?;
         let lifetime = (expires_at - issued_at).whole_seconds();
         if !(0..=MAX_LIFETIME_SECONDS).contains(&lifetime) {
             return Err(format!(
@@ -142,10 +220,11 @@ impl StoredToken {
             ));
         }
         Ok(Self {
-            access_token: AccessToken::new(wire.access_token),
-            token_type: wire.token_type,
+            access_token: AccessToken::new(access_token),
+            token_type,
             expires_at,
             issued_at,
+            authorization_lost: marker,
         })
     }
 }
@@ -236,5 +315,50 @@ RKER","token_type":"bearer","expires_at":"2026-11-30T12:32:48Z","issued_at":"202
             60,
         );
         assert!(!format!("{t:?}").contains("MARKER"));
+    }
+
+    #[test]
+    fn the_marker_rides_along_or_alone() {
+        use crate::authorization::{AuthorizationLost, LostReason};
+        let marker = AuthorizationLost::new(
+            LostReason::LwaInvalidGrant,
+            datetime!(2026-12-01 10:00:00 UTC),
+            "3f2a9c1d".into(),
+        );
+        let t = StoredToken::new(
+            AccessToken::new("Atza|T"),
+            "bearer",
+            datetime!(2026-11-30 11:32:48 UTC),
+            3600,
+        )
+        .with_marker(Some(marker.clone()));
+        let v = t.to_parameter_value();
+        assert_eq!(
+            v,
+            r#"{"access_token":"Atza|T","token_type":"bearer","expires_at":"2026-11-30T12:32:48Z","issued_at":"2026-11-30T11:32:48Z","authorization_lost":{"error_type":"LwaInvalidGrant","since":"2026-12-01T10:00:00Z","last_attempt_at":"2026-12-01T10:00:00Z","refresh_token_fingerprint":"3f2a9c1d","notified":false}}"#
+        );
+        assert_eq!(StoredToken::from_parameter_value(&v).unwrap(), t);
+
+        let alone = StoredToken::marker_only(marker.clone());
+        let v = alone.to_parameter_value();
+        assert_eq!(
+            v,
+            r#"{"authorization_lost":{"error_type":"LwaInvalidGrant","since":"2026-12-01T10:00:00Z","last_attempt_at":"2026-12-01T10:00:00Z","refresh_token_fingerprint":"3f2a9c1d","notified":false}}"#
+        );
+        let back = StoredToken::from_parameter_value(&v).unwrap();
+        assert!(!back.has_token());
+        assert_eq!(back.authorization_lost, Some(marker));
+        assert!(
+            back.seconds_left(OffsetDateTime::now_utc()) < 0,
+            "never usable"
+        );
+
+        // Without the marker, a partial token is still malformed.
+        let e = StoredToken::from_parameter_value(r#"{"access_token":"Atza|MARKER"}"#).unwrap_err();
+        assert!(
+            e.contains("`token_type`, `expires_at`, `issued_at` missing"),
+            "{e}"
+        );
+        assert!(StoredToken::from_parameter_value("{}").is_err());
     }
 }

@@ -236,7 +236,9 @@ async fn one_failing_profile_never_stops_the_others() {
             "ok-{i} refreshed"
         );
     }
-    assert!(fleet.stored("revoked").await.is_none());
+    // No token: only the lost authorization is recorded.
+    let revoked_value = fleet.stored("revoked").await.expect("the marker");
+    assert!(!revoked_value.has_token() && revoked_value.authorization_lost.is_some());
     let logs = logs.text();
     let finished = logs
         .lines()
@@ -445,4 +447,107 @@ async fn reader_serves_profiles_and_refuses_traversal() {
         .await
         .unwrap_err();
     assert_eq!(missing.error_type(), "TokenUnavailable");
+}
+
+#[tokio::test]
+async fn a_revoked_seller_fails_the_run_once_then_is_counted_apart_until_restored() {
+    use common::events::EventSink;
+    let fleet = Fleet::new("fleet-auth-lost").await;
+    let sink = EventSink::new(&fleet.world).await;
+    let good = token(&fleet, 1);
+    let gone = token(&fleet, 2);
+    let renewed = token(&fleet, 3);
+    fleet
+        .register(
+            &[good.clone(), renewed.clone()],
+            std::slice::from_ref(&gone),
+        )
+        .await;
+    fleet.app(&fleet.world.client_secret).await;
+    fleet.seller("ok", &good).await;
+    let gone_secret = format!("{}gone", fleet.secret_prefix);
+    fleet
+        .create(
+            &gone_secret,
+            &json!({"refresh_token": gone, "selling_partner_id": "A2GONE", "region": "na"}),
+        )
+        .await;
+    let settings = fleet.settings(2, 0);
+    let run = |payload: Value| {
+        let fleet = &fleet;
+        let settings = &settings;
+        let events = sink.publisher(&fleet.world);
+        async move {
+            let f = lwa_token_service::fleet::Fleet::new(
+                SecretsManagerSource::new(fleet.world.sdk.clone()),
+                LwaClient::new(fleet.world.token_url(), TIMEOUT, 2),
+                SsmTokenStore::new(fleet.world.sdk.clone(), None),
+                settings.clone(),
+                Duration::from_secs(1800),
+                TimeBudget::new(TIMEOUT),
+            )
+            .with_events(Some(events));
+            handle_fleet(&f, "token-refresher", &payload, deadline())
+                .await
+                .map_err(|e| (e.error_type().as_str().to_owned(), e.to_string()))
+        }
+    };
+
+    // The run the loss begins: failed, ProfilesFailed.
+    let (ty, message) = run(event("scheduled.json")).await.unwrap_err();
+    assert_eq!(ty, "ProfilesFailed");
+    assert!(message.contains("gone (LwaInvalidGrant)"), "{message}");
+    let events = sink.events().await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["detail-type"], "Seller Authorization Lost");
+    let d = &events[0]["detail"];
+    assert_eq!(
+        (&d["profile"], &d["selling_partner_id"], &d["region"]),
+        (&json!("gone"), &json!("A2GONE"), &json!("na"))
+    );
+    assert_eq!(d["parameter"], format!("{}gone", fleet.parameter_prefix));
+
+    // Later runs (forced, even): not failed, counted apart, no token request
+    // for the refused refresh token, nothing published.
+    let requests = fleet.world.lwa_requests().await.len();
+    let summary = run(event("force-refresh.json")).await.unwrap();
+    assert_eq!((summary.failed, summary.refreshed), (0, 1), "{summary:?}");
+    assert_eq!(summary.authorization_lost.count, 1);
+    assert_eq!(summary.authorization_lost.profiles, ["gone"]);
+    assert_eq!(
+        fleet.world.lwa_requests().await.len(),
+        requests + 1,
+        "only `ok`"
+    );
+    assert_eq!(sink.events().await.len(), 1);
+
+    // Re-authorized: the new refresh token is tried in the next run.
+    fleet
+        .world
+        .secrets
+        .put_secret_value()
+        .secret_id(&gone_secret)
+        .secret_string(
+            json!({"refresh_token": renewed, "selling_partner_id": "A2GONE", "region": "na"})
+                .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let summary = run(event("scheduled.json")).await.unwrap();
+    assert_eq!(
+        (summary.refreshed, summary.authorization_lost.count),
+        (1, 0),
+        "{summary:?}"
+    );
+    let restored = fleet.stored("gone").await.unwrap();
+    assert!(restored.has_token() && restored.authorization_lost.is_none());
+    let events = sink.events().await;
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[1]["detail-type"], "Seller Authorization Restored");
+    assert_eq!(events[1]["detail"]["profile"], "gone");
+    let shown: Vec<String> = events.iter().map(Value::to_string).collect();
+    let mut all: Vec<&str> = shown.iter().map(String::as_str).collect();
+    all.push(&message);
+    assert_no_leaks(&all);
 }

@@ -111,10 +111,19 @@ async fn lwa_case(id: &str) {
         (Some(error_type), Err((ty, message))) => {
             assert_eq!(ty, error_type, "{id}: {message}");
             assert_mentions(&message, expect);
-            assert_eq!(
-                after, before,
-                "{id}: a failed refresh must leave the stored token as it was"
-            );
+            if matches!(error_type, "LwaInvalidGrant" | "LwaUnauthorizedClient") {
+                // The seller's lost authorization is recorded next to the
+                // token; the token itself is left as it was.
+                let parse = |v: &(String, i64)| StoredToken::from_parameter_value(&v.0).unwrap();
+                let (was, now) = (parse(&before), parse(&after));
+                assert!(now.authorization_lost.is_some(), "{id}: the marker");
+                assert_eq!(now.with_marker(None), was, "{id}: the token as it was");
+            } else {
+                assert_eq!(
+                    after, before,
+                    "{id}: a failed refresh must leave the stored token as it was"
+                );
+            }
             assert_no_leaks(&[&message]);
         }
         (None, Ok(response)) => {
@@ -653,4 +662,142 @@ fn the_leak_scan_finds_values_and_ignores_guidance() {
         "store the refresh token (Atzr|…), not an access token (Atza|…); amzn1.oa2-cs.v1.…"
     )
     .is_empty());
+}
+
+/// The stored value's `authorization_lost` object, if any.
+async fn marker_of(world: &World) -> Option<Value> {
+    let (value, _) = world.parameter_value().await?;
+    let v: Value = serde_json::from_str(&value).unwrap();
+    v.get("authorization_lost").cloned()
+}
+
+#[tokio::test]
+async fn a_revoked_seller_is_published_once_and_restored_by_a_new_refresh_token() {
+    use common::events::EventSink;
+    use lwa_token_service::aws::{EventBridgePublisher, SsmTokenStore};
+    use lwa_token_service::config::ReaderTarget;
+    use lwa_token_service::handler::handle_reader;
+    use lwa_token_service::reader::Reader;
+    use std::sync::Arc;
+
+    let world = World::new("auth-lost").await;
+    let sink = EventSink::new(&world).await;
+    let seller = |refresh_token: &str| {
+        json!({"client_id": CLIENT_ID, "client_secret": world.client_secret, "refresh_token": refresh_token,
+               "selling_partner_id": "A1SELLER", "region": "eu"})
+        .to_string()
+    };
+    world.create_secret(&seller(&world.refresh_token)).await;
+    world.seed_token("Atza|PLANTED-OLD-ACCESS", 100).await;
+    let renewed = format!("Atzr|PLANTED-RENEWED-{}", world.ns);
+    let lwa = |revoked: &[&str]| {
+        json!({"clients": [{"client_id": CLIENT_ID, "client_secrets": [world.client_secret],
+                            "refresh_tokens": [world.refresh_token, renewed], "revoked_refresh_tokens": revoked}]})
+    };
+    world.control_put(lwa(&[&world.refresh_token])).await;
+    let mut said = Vec::new();
+
+    // The loss is recorded; publishing to a bus that does not exist fails,
+    // so `notified` stays false.
+    let missing = EventBridgePublisher::new(world.sdk.clone(), format!("missing-{}", world.ns));
+    let refresher = world
+        .refresher(DEFAULT_TIMEOUT, 3, MARGIN)
+        .with_events(Some(Arc::new(missing)));
+    let e = handle_refresher(&refresher, &world.profile(), &json!({}), deadline())
+        .await
+        .unwrap_err();
+    assert_eq!(e.error_type(), "LwaInvalidGrant");
+    assert!(e.to_string().contains("could not be published"), "{e}");
+    said.push(e.to_string());
+    let marker = marker_of(&world).await.expect("the marker");
+    assert_eq!(marker["notified"], false);
+    assert_eq!(marker["error_type"], "LwaInvalidGrant");
+
+    // The next run (forced, even) sends no token request for the refused
+    // refresh token and publishes the event.
+    let refresher = world
+        .refresher(DEFAULT_TIMEOUT, 3, MARGIN)
+        .with_events(Some(sink.publisher(&world)));
+    for _ in 0..2 {
+        let e = handle_refresher(
+            &refresher,
+            &world.profile(),
+            &event("force-refresh.json"),
+            deadline(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.error_type(), "LwaInvalidGrant");
+        let m = e.to_string();
+        assert!(
+            m.contains("No token request was made") && m.contains("re-authorize"),
+            "{m}"
+        );
+        said.push(m);
+    }
+    assert_eq!(world.lwa_requests().await.len(), 1);
+    assert_eq!(marker_of(&world).await.unwrap()["notified"], true);
+    let events = sink.events().await;
+    assert_eq!(events.len(), 1, "published once: {events:?}");
+    assert_eq!(events[0]["detail-type"], "Seller Authorization Lost");
+    assert_eq!(events[0]["source"], "spapi.lwa-token-service");
+    let detail = &events[0]["detail"];
+    assert_eq!(detail["parameter"], world.parameter.as_str());
+    assert_eq!(
+        (
+            &detail["selling_partner_id"],
+            &detail["region"],
+            &detail["error_type"]
+        ),
+        (&json!("A1SELLER"), &json!("eu"), &json!("LwaInvalidGrant"))
+    );
+    assert_eq!(detail["since"], marker["since"]);
+    assert!(detail.get("profile").is_none(), "single mode: {detail}");
+
+    // The last token has less than MIN_VALIDITY_SECONDS left: the reader
+    // names the loss and the fix.
+    let reader = Reader::new(
+        SsmTokenStore::new(world.sdk.clone(), None),
+        Duration::from_secs(60),
+        Duration::from_secs(300),
+    );
+    let target = ReaderTarget::Single(world.parameter.clone());
+    let e = handle_reader(&reader, &target, json!({}))
+        .await
+        .unwrap_err();
+    assert_eq!(e.error_type(), "AuthorizationLost");
+    assert!(e.to_string().contains("onboarding link"), "{e}");
+    let http = handle_reader(&reader, &target, event("reader-url-get.json"))
+        .await
+        .unwrap();
+    assert_eq!(http["statusCode"], 503);
+    let body: Value = serde_json::from_str(http["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["error"], "authorization_lost");
+    said.push(e.to_string());
+    said.push(http.to_string());
+
+    // Re-authorized: a new refresh token in the secret is tried at once.
+    world
+        .secrets
+        .put_secret_value()
+        .secret_id(&world.secret_id)
+        .secret_string(seller(&renewed))
+        .send()
+        .await
+        .unwrap();
+    let report = handle_refresher(&refresher, &world.profile(), &json!({}), deadline())
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, Outcome::Refreshed);
+    assert_eq!(world.lwa_requests().await.len(), 2);
+    assert!(marker_of(&world).await.is_none(), "the marker is removed");
+    let events = sink.events().await;
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[1]["detail-type"], "Seller Authorization Restored");
+    assert!(events[1]["detail"]["outage_seconds"].as_i64().unwrap() >= 0);
+    assert!(handle_reader(&reader, &target, json!({})).await.is_ok());
+
+    let shown: Vec<String> = events.iter().map(Value::to_string).collect();
+    let all: Vec<&str> = said.iter().chain(&shown).map(String::as_str).collect();
+    assert_no_leaks(&all);
 }

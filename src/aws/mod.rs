@@ -6,14 +6,17 @@
 //! - [`sdk_error`] — every SDK error classified and described once;
 //! - [`secrets_manager`] — [`crate::ports::CredentialsRead`] and [`crate::ports::CredentialsWrite`];
 //! - [`secrets_discovery`] — [`crate::ports::SecretDiscovery`];
+//! - [`eventbridge`] — [`crate::ports::EventPublish`];
 //! - [`ssm`] — [`crate::ports::TokenRead`], [`crate::ports::TokenWrite`], [`crate::ports::TokenList`].
 
+pub mod eventbridge;
 pub mod sdk;
 pub mod sdk_error;
 pub mod secrets_discovery;
 pub mod secrets_manager;
 pub mod ssm;
 
+pub use eventbridge::EventBridgePublisher;
 pub use sdk::LazySdkConfig;
 pub use sdk_error::{describe_sdk_error, AwsFailure, SdkFailure};
 pub use secrets_discovery::discover_all;

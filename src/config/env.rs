@@ -20,6 +20,7 @@ pub(super) const VARIABLES: &[&str] = &[
     "REFRESH_CONCURRENCY",
     "SSM_WRITE_TPS",
     "REFRESH_SPREAD_SECONDS",
+    "EVENT_BUS_NAME",
 ];
 
 /// Marks a variable whose value is not UTF-8.

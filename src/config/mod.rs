@@ -5,11 +5,13 @@
 //! See the README's configuration table (and `CONTRACT.md`) for the variables.
 
 mod env;
+mod event_bus;
 mod names;
 mod reader;
 mod refresher;
 mod token_url;
 
+pub use event_bus::DEFAULT_EVENT_BUS;
 pub use names::check_parameter_name;
 pub use reader::{ReaderConfig, ReaderTarget};
 pub use refresher::{RefresherConfig, RefresherTarget};

@@ -43,6 +43,9 @@ pub struct RefresherConfig {
     pub lwa_max_attempts: u32,
     /// Non-fatal remarks to log once at cold start (e.g. a risky margin).
     pub warnings: Vec<String>,
+    /// `EVENT_BUS_NAME` (default `default`): where `Seller Authorization
+    /// Lost` / `Restored` go.
+    pub event_bus: String,
 }
 
 impl RefresherConfig {
@@ -129,6 +132,7 @@ impl RefresherConfig {
             lwa_timeout: Duration::from_millis(timeout_ms),
             lwa_max_attempts: attempts as u32,
             warnings,
+            event_bus: super::event_bus::event_bus(&env)?,
         })
     }
 }

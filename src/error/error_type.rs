@@ -41,6 +41,9 @@ pub enum ErrorType {
     InvalidEvent,
     /// A configuration value is missing or invalid (cold start).
     ConfigInvalid,
+    /// Reader: the seller's authorization is gone and the last token has
+    /// run out.
+    AuthorizationLost,
 }
 
 impl ErrorType {
@@ -64,6 +67,7 @@ impl ErrorType {
             ErrorType::ProfilesFailed => "ProfilesFailed",
             ErrorType::InvalidEvent => "InvalidEvent",
             ErrorType::ConfigInvalid => "ConfigInvalid",
+            ErrorType::AuthorizationLost => "AuthorizationLost",
         }
     }
 }

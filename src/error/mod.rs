@@ -76,6 +76,19 @@ pub enum ServiceError {
     /// The event is not one the function accepts.
     #[error("{0}")]
     InvalidEvent(String),
+    /// Refresher: the seller's authorization is lost (recorded in the stored
+    /// token, see [`crate::authorization`]); the errorType stays LWA's.
+    #[error("{message}")]
+    SellerAuthorizationLost {
+        /// `invalid_grant` or `unauthorized_client`.
+        reason: crate::authorization::LostReason,
+        /// Since when, the next attempt, and the fix.
+        message: String,
+    },
+    /// Reader: the seller's authorization is lost and the last token has
+    /// run out (errorType `AuthorizationLost`).
+    #[error("{0}")]
+    AuthorizationLost(String),
 }
 
 impl ServiceError {
@@ -107,6 +120,8 @@ impl ServiceError {
             ServiceError::TokenUnavailable(_) => ErrorType::TokenUnavailable,
             ServiceError::ProfilesFailed(_) => ErrorType::ProfilesFailed,
             ServiceError::InvalidEvent(_) => ErrorType::InvalidEvent,
+            ServiceError::SellerAuthorizationLost { reason, .. } => reason.error_type(),
+            ServiceError::AuthorizationLost(_) => ErrorType::AuthorizationLost,
         }
     }
 }

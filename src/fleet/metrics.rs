@@ -53,6 +53,7 @@ mod tests {
             min_ttl_seconds: Some(1234),
             token_requests: 1,
             failures: vec![],
+            authorization_lost: Default::default(),
         };
         let v: serde_json::Value = serde_json::from_str(&emf_line(
             &s,

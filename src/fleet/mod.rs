@@ -37,4 +37,4 @@ pub use pacing::PacedStore;
 pub use run::Fleet;
 pub use settings::FleetSettings;
 pub use spread::effective_margin;
-pub use summary::{FleetSummary, ProfileFailure, ProfileOutcome};
+pub use summary::{FleetSummary, LostProfiles, ProfileFailure, ProfileOutcome};

@@ -8,12 +8,14 @@ use super::pacing::PacedStore;
 use super::settings::FleetSettings;
 use super::spread::effective_margin;
 use super::summary::{FleetSummary, ProfileFailure, ProfileOutcome};
+use crate::authorization::Loss;
 use crate::budget::TimeBudget;
 use crate::error::{ErrorType, ServiceError};
 use crate::lwa::LwaError;
 use crate::ports::{
     system_clock, CredentialsLoadError, CredentialsRead, CredentialsWrite, DiscoveredSecret,
-    SecretDiscovery, SharedClock, StoredTokens, TokenEndpoint, TokenList, TokenRead, TokenWrite,
+    SecretDiscovery, SharedClock, SharedEvents, StoredTokens, TokenEndpoint, TokenList, TokenRead,
+    TokenWrite,
 };
 use crate::profile::{check_profile_name, Profile};
 use crate::refresh::Refresher;
@@ -40,6 +42,7 @@ pub struct Fleet<D, E, S> {
     margin: Duration,
     budget: TimeBudget,
     clock: SharedClock,
+    events: Option<SharedEvents>,
 }
 
 impl<D, E, S> Fleet<D, E, S>
@@ -66,7 +69,14 @@ where
             margin,
             budget,
             clock: system_clock(),
+            events: None,
         }
+    }
+
+    /// The same fleet publishing authorization events to `events`.
+    pub fn with_events(mut self, events: Option<SharedEvents>) -> Self {
+        self.events = events;
+        self
     }
 
     /// The same fleet on `clock`.
@@ -117,8 +127,9 @@ where
             &*self.clock,
         );
         let paced = PacedStore::new(&self.store, settings.write_tps, &*self.clock);
-        let refresher =
-            Refresher::new(&credentials, &gate, &paced, self.margin).with_clock(self.clock.clone());
+        let refresher = Refresher::new(&credentials, &gate, &paced, self.margin)
+            .with_clock(self.clock.clone())
+            .with_events(self.events.clone());
         let run = Run {
             fleet: self,
             stored: &stored,
@@ -282,6 +293,13 @@ where
             .refresh_with(&profile, loaded, self.force, margin, self.deadline)
             .await;
         self.requests.set(self.requests.get() + run.stats.requests);
+        if run.loss == Loss::Continues && run.result.is_err() {
+            // Counted as failed once, when the loss began; not again.
+            return ProfileOutcome::AuthorizationLost {
+                profile: name,
+                ttl: old_ttl,
+            };
+        }
         match run.result {
             Ok(report) => ProfileOutcome::Done {
                 outcome: report.outcome,

@@ -55,6 +55,18 @@ pub struct FleetSummary {
     pub token_requests: u32,
     /// One entry per failure; an app-wide failure is one entry.
     pub failures: Vec<ProfileFailure>,
+    /// Profiles whose seller's authorization is lost since an earlier run
+    /// (the run the loss began counted them `failed`): not failures.
+    pub authorization_lost: LostProfiles,
+}
+
+/// The profiles counted under `authorization_lost`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct LostProfiles {
+    /// How many.
+    pub count: usize,
+    /// Their names, sorted.
+    pub profiles: Vec<String>,
 }
 
 /// What one discovered secret came to. `ttl` is the stored token's time to
@@ -87,6 +99,13 @@ pub enum ProfileOutcome {
         /// The (old) stored token's time to live.
         ttl: Option<i64>,
     },
+    /// The seller's authorization is lost since an earlier run.
+    AuthorizationLost {
+        /// The profile name.
+        profile: String,
+        /// The (old) stored token's time to live.
+        ttl: Option<i64>,
+    },
 }
 
 impl FleetSummary {
@@ -104,6 +123,7 @@ impl FleetSummary {
             min_ttl_seconds: None,
             token_requests,
             failures: Vec::new(),
+            authorization_lost: LostProfiles::default(),
         };
         let mut app_stopped = 0;
         let mut min_ttl: Option<i64> = None;
@@ -142,8 +162,14 @@ impl FleetSummary {
                     s.deferred += 1;
                     ttl(left.unwrap_or(0));
                 }
+                ProfileOutcome::AuthorizationLost { profile, ttl: left } => {
+                    s.authorization_lost.count += 1;
+                    s.authorization_lost.profiles.push(profile);
+                    ttl(left.unwrap_or(0));
+                }
             }
         }
+        s.authorization_lost.profiles.sort();
         s.min_ttl_seconds = min_ttl;
         s.failures.sort_by(|a, b| a.profile.cmp(&b.profile));
         (s, app_stopped)
@@ -276,5 +302,41 @@ mod tests {
         let m = s.error().unwrap().to_string();
         assert!(m.contains("p49 (StoreFailed), and 3 more"), "{m}");
         assert!(!m.contains("p50"), "{m}");
+    }
+
+    #[test]
+    fn a_lasting_authorization_loss_is_counted_apart_and_fails_nothing() {
+        let (s, _) = FleetSummary::tally(
+            vec![
+                ProfileOutcome::AuthorizationLost {
+                    profile: "zeta".into(),
+                    ttl: None,
+                },
+                ProfileOutcome::AuthorizationLost {
+                    profile: "acme".into(),
+                    ttl: Some(120),
+                },
+                ProfileOutcome::Done {
+                    outcome: Outcome::Skipped,
+                    ttl: 3000,
+                },
+            ],
+            0,
+        );
+        assert_eq!((s.profiles, s.failed, s.skipped), (3, 0, 1));
+        assert_eq!(
+            s.authorization_lost,
+            LostProfiles {
+                count: 2,
+                profiles: vec!["acme".into(), "zeta".into()]
+            }
+        );
+        assert_eq!(s.min_ttl_seconds, Some(0));
+        assert!(s.error().is_none(), "not a failed run");
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(
+            v["authorization_lost"],
+            serde_json::json!({"count": 2, "profiles": ["acme", "zeta"]})
+        );
     }
 }

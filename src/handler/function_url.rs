@@ -74,6 +74,13 @@ pub async fn handle_url_request<S: TokenRead>(
                 &json!({"error": "token_unavailable", "message": message}),
             )
         }
+        Err(ReadError::AuthorizationLost(message)) => {
+            tracing::error!(error_type = "AuthorizationLost", error = %message, "seller authorization lost");
+            http_response(
+                503,
+                &json!({"error": "authorization_lost", "message": message}),
+            )
+        }
         Err(ReadError::Upstream(detail)) => {
             tracing::error!(parameter = %parameter, detail = %detail, "could not read the token parameter");
             http_response(502, &json!({"error": "upstream_unavailable"}))

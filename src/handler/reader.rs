@@ -117,6 +117,7 @@ async fn handle_direct<S: TokenRead>(
             body: serde_json::to_value(answer).expect("serializes"),
         }),
         Err(ReadError::Unavailable(m)) => Err(ServiceError::TokenUnavailable(m)),
+        Err(ReadError::AuthorizationLost(m)) => Err(ServiceError::AuthorizationLost(m)),
         Err(ReadError::Upstream(detail)) => {
             tracing::error!(parameter = %parameter, detail = %detail, "could not read the token parameter");
             Err(ServiceError::TokenUnavailable(format!(

@@ -22,6 +22,7 @@ fn reason_text(reason: &Reason) -> String {
         Reason::Missing => "no stored token".to_owned(),
         Reason::Due(left) => format!("{left} s left"),
         Reason::Unreadable(why) => format!("stored token unreadable: {why}"),
+        Reason::AuthorizationLost => "authorization lost".to_owned(),
     }
 }
 
@@ -51,6 +52,7 @@ where
         result,
         stats,
         reason,
+        ..
     } = refresher.refresh(profile, command.force, deadline).await;
     let handler_us = started.elapsed().as_micros() as u64;
     let aws_ms = round_ms(stats.aws_latency);

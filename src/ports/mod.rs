@@ -10,6 +10,7 @@ pub mod clock;
 pub mod code_exchange;
 pub mod credentials_read;
 pub mod credentials_write;
+pub mod events;
 pub mod profile_store;
 pub mod secret_discovery;
 pub mod token_endpoint;
@@ -20,6 +21,10 @@ pub mod token_write;
 pub use clock::{system_clock, Clock, SharedClock, SystemClock};
 pub use credentials_read::{CredentialsLoadError, CredentialsRead};
 pub use credentials_write::{CredentialsSaveError, CredentialsWrite};
+pub use events::{
+    AuthorizationEvent, AuthorizationEventDetail, AuthorizationEventKind, EventPublish,
+    PublishError, SharedEvents, EVENT_SOURCE,
+};
 pub use secret_discovery::{DiscoveredSecret, DiscoveryError, SecretDiscovery};
 pub use token_endpoint::TokenEndpoint;
 pub use token_list::{StoredTokens, TokenList, TokenListError};

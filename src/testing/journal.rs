@@ -21,6 +21,8 @@ pub enum Call {
     TokenSaved(String),
     /// `TokenEndpoint::request_token` with this client ID.
     TokenRequested(String),
+    /// `EventPublish::publish` of this detail-type (attempted).
+    EventPublished(String),
 }
 
 impl Call {

@@ -6,9 +6,11 @@
 //! - [`FakeSecrets`], [`FakeStore`], [`FakeLwa`]: every port in memory.
 
 pub mod clock;
+pub mod events;
 pub mod fakes;
 pub mod journal;
 
 pub use clock::ManualClock;
+pub use events::FakeEvents;
 pub use fakes::{rejection, token_answer, FakeLwa, FakeSecrets, FakeStore};
 pub use journal::{Call, Journal};
