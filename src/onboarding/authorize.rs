@@ -12,11 +12,11 @@ use super::state::{self, Flow};
 use super::ticket::{self, LinkError};
 use crate::ports::code_exchange::CodeExchange;
 use crate::ports::profile_store::ProfileStore;
-use crate::ports::TokenWrite;
+use crate::ports::{TokenRead, TokenWrite};
 use reqwest::Url;
 use time::OffsetDateTime;
 
-impl<P: ProfileStore, X: CodeExchange, S: TokenWrite> Onboarding<P, X, S> {
+impl<P: ProfileStore, X: CodeExchange, S: TokenRead + TokenWrite> Onboarding<P, X, S> {
     pub(super) async fn authorize(
         &self,
         query: &str,

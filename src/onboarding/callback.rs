@@ -16,12 +16,12 @@ use crate::ports::code_exchange::CodeExchange;
 use crate::ports::code_exchange::ExchangeError;
 use crate::ports::profile_store::ProfileStore;
 use crate::ports::profile_store::ProfileTags;
-use crate::ports::TokenWrite;
+use crate::ports::{TokenRead, TokenWrite};
 use crate::token::StoredToken;
 use time::OffsetDateTime;
 use tokio::time::Instant;
 
-impl<P: ProfileStore, X: CodeExchange, S: TokenWrite> Onboarding<P, X, S> {
+impl<P: ProfileStore, X: CodeExchange, S: TokenRead + TokenWrite> Onboarding<P, X, S> {
     pub(super) async fn callback(
         &self,
         query: &str,
@@ -177,13 +177,21 @@ impl<P: ProfileStore, X: CodeExchange, S: TokenWrite> Onboarding<P, X, S> {
                 ),
             );
         }
+        let parameter = format!("{}{profile}", self.settings.parameter_prefix);
+        // A re-authorization after a lost authorization: the refresher's marker
+        // stays with the new token, so its next run sees the new refresh token,
+        // refreshes at once, clears the marker and publishes Restored.
+        let marker = match io.time(self.tokens.load(&parameter)).await {
+            Ok(Some(previous)) => previous.authorization_lost,
+            Ok(None) | Err(_) => None,
+        };
         let token = StoredToken::new(
             grant.access_token,
             &grant.token_type,
             grant.requested_at,
             grant.expires_in,
-        );
-        let parameter = format!("{}{profile}", self.settings.parameter_prefix);
+        )
+        .with_marker(marker);
         let mut detail = format!("profile `{profile}` connected (region {})", claims.region);
         if let Err(e) = io.time(self.tokens.save(&parameter, &token)).await {
             detail.push_str(&format!(

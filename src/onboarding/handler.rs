@@ -11,7 +11,7 @@ use super::routes::{strip_local_prefix, Onboarding, Request};
 use crate::error::ServiceError;
 use crate::ports::code_exchange::CodeExchange;
 use crate::ports::profile_store::ProfileStore;
-use crate::ports::TokenWrite;
+use crate::ports::{TokenRead, TokenWrite};
 use aws_lambda_events::http::{HeaderMap, HeaderName, HeaderValue};
 use aws_lambda_events::lambda_function_urls::LambdaFunctionUrlResponse;
 use serde_json::Value;
@@ -41,7 +41,7 @@ fn cookie_pairs(event: &Value) -> Vec<&str> {
 }
 
 /// Handles one invocation.
-pub async fn handle_onboarding<P: ProfileStore, X: CodeExchange, S: TokenWrite>(
+pub async fn handle_onboarding<P: ProfileStore, X: CodeExchange, S: TokenRead + TokenWrite>(
     app: &Onboarding<P, X, S>,
     event: &Value,
     now: OffsetDateTime,

@@ -14,10 +14,10 @@ use super::secrets::{AmazonState, BrowserCookie};
 use super::state::{self, Flow};
 use crate::ports::code_exchange::CodeExchange;
 use crate::ports::profile_store::ProfileStore;
-use crate::ports::TokenWrite;
+use crate::ports::{TokenRead, TokenWrite};
 use time::OffsetDateTime;
 
-impl<P: ProfileStore, X: CodeExchange, S: TokenWrite> Onboarding<P, X, S> {
+impl<P: ProfileStore, X: CodeExchange, S: TokenRead + TokenWrite> Onboarding<P, X, S> {
     pub(super) async fn login(
         &self,
         query: &str,

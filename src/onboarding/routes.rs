@@ -18,7 +18,7 @@ use super::signing::Signer;
 use super::state;
 use crate::ports::code_exchange::CodeExchange;
 use crate::ports::profile_store::{ProfileStore, ProfileStoreError};
-use crate::ports::TokenWrite;
+use crate::ports::{TokenRead, TokenWrite};
 use reqwest::Url;
 use std::time::{Duration, Instant as StdInstant};
 use time::OffsetDateTime;
@@ -94,7 +94,7 @@ pub(super) fn fail(
     (page(p), p.name(), Some(detail.into()))
 }
 
-impl<P: ProfileStore, X: CodeExchange, S: TokenWrite> Onboarding<P, X, S> {
+impl<P: ProfileStore, X: CodeExchange, S: TokenRead + TokenWrite> Onboarding<P, X, S> {
     /// The use case over its ports.
     pub fn new(settings: Settings, signer: Signer, profiles: P, exchange: X, tokens: S) -> Self {
         Self {

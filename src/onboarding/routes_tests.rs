@@ -350,6 +350,39 @@ async fn callback_connects_the_seller_once() {
 }
 
 #[tokio::test]
+async fn a_reauthorization_keeps_the_refreshers_lost_marker_for_its_restored_event() {
+    use crate::authorization::marker::{AuthorizationLost, LostReason};
+    use crate::token::StoredToken;
+    let a = app();
+    let parameter = "/spapi/lwa/sellers/acme-de";
+    let lost = AuthorizationLost::new(LostReason::LwaInvalidGrant, NOW, "0badf00d".into());
+    a.tokens.put(
+        parameter,
+        StoredToken::new(
+            crate::secret::AccessToken::new("Atza|OLD"),
+            "bearer",
+            NOW,
+            3600,
+        )
+        .with_marker(Some(lost.clone())),
+    );
+    let t = ticket(&a, "acme-de", "DE", Account::Seller, NOW);
+    let (state, cookie, _) = authorize(&a, &t).await;
+    let o = get(
+        &a,
+        "/callback",
+        &callback_query(&state, "A1SELLER"),
+        Some(&cookie),
+        NOW,
+    )
+    .await;
+    assert_eq!(o.outcome, "connected", "{:?}", o.detail);
+    let saved = a.tokens.get(parameter).unwrap();
+    assert_eq!(saved.access_token.expose_secret(), "Atza|PLANTED-AT-0");
+    assert_eq!(saved.authorization_lost, Some(lost));
+}
+
+#[tokio::test]
 async fn a_refused_code_leaves_the_link_usable() {
     let a = app();
     *a.exchange.answer.borrow_mut() = Err(LwaError::Rejected {
