@@ -9,13 +9,14 @@ PY    := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help venv run test test-peers test-rust lint check-template e2e build deploy bench clean
+.PHONY: help venv run test test-peers test-rust lint check-template e2e build deploy bench clean chaos
 
 help:
 	@echo "make run    - run token-refresher and token-reader locally (moto + LWA stand-in + cargo lambda watch)"
 	@echo "make test   - every check: unit and integration tests, end-to-end run, fmt, clippy, template checks"
 	@echo "make build  - release bootstrap zips with cargo lambda (arm64, falls back to x86_64)"
-	@echo "make deploy - sam build --beta-features && sam deploy --guided"
+	@echo "make deploy - sam build && sam deploy --guided (stack spapi-lwa, see samconfig.toml)"
+	@echo "make chaos  - the fault-injection suite: 1,000+ invocations under injected AWS and LWA faults"
 	@echo "make bench  - size, cold start, latency and memory figures"
 
 $(VENV)/.installed: requirements-dev.txt
@@ -50,8 +51,12 @@ e2e: venv
 build: venv
 	scripts/build.sh
 
+# The pinned SAM builds Rust (BuildMethod rust-cargolambda) without
+# --beta-features. SAM cannot pass --locked to cargo lambda: check first that
+# Cargo.lock is complete and current, so the build uses exactly its versions.
 deploy: venv
-	$(VENV)/bin/sam build --beta-features
+	cargo fetch --locked
+	$(VENV)/bin/sam build
 	$(VENV)/bin/sam deploy --guided
 
 bench: venv
@@ -60,3 +65,10 @@ bench: venv
 clean:
 	cargo clean
 	rm -rf $(VENV) .run .aws-sam
+
+# Fault-injection suite (tools/chaos.py): the debug refresher under injected
+# AWS and LWA faults, random deadlines, single and fleet mode. SEED=n replays.
+CHAOS_ARGS ?=
+chaos: venv
+	cargo build --bin token-refresher
+	$(PY) tools/chaos.py $(if $(SEED),--seed $(SEED)) $(CHAOS_ARGS)
