@@ -2,7 +2,9 @@
 """Fault-injection suite: the real `token-refresher` binary under a Lambda
 Runtime API (tools/runtime_api.py), talking to moto through a fault-injecting
 proxy (tools/fault_proxy.py) and to the LWA stand-in (tools/lwa_standin.py),
-over a seeded random plan of invocations, single-profile and fleet mode.
+over a seeded random plan of invocations, single-profile and fleet mode; then
+`token-reader` the same way (direct invokes and function URL requests, with
+SSM faults and, now and then, a stored value that is not a token).
 
 Each invocation gets a random deadline, a random event and, often, faults:
 AWS operations failing before or after the request reached moto (500,
@@ -33,7 +35,8 @@ invariants are checked against moto directly (never through the proxy):
 Usage (with the project venv: boto3 comes with moto):
     .venv/bin/python tools/chaos.py [--seed N] [--invocations 1000] [--fleet-invocations 200]
                                     [--lanes 4] [--binary target/debug/token-refresher]
-                                    [--phase single|fleet --only I] [--json FILE] [--max-violations N]
+                                    [--reader-invocations 200]
+                                    [--phase single|fleet|reader --only I] [--json FILE] [--max-violations N]
 
 Exit status 0 when no invariant was violated, 1 otherwise. Every violation
 prints the seed, phase and invocation index, and the command that replays
@@ -98,6 +101,8 @@ def weighted(rng, pairs):
 def make_plan(seed, phase, index):
     """One invocation's plan, a function of (seed, phase, index) only."""
     rng = random.Random(f"{seed}/{phase}/{index}")
+    if phase == "reader":
+        return make_reader_plan(rng)
     if phase == "single":
         deadline = weighted(rng, [((150, 1500), 0.1), ((1500, 3500), 0.2), ((3500, 8000), 0.7)])
     else:
@@ -126,6 +131,19 @@ def make_plan(seed, phase, index):
         lwa.append({"kind": weighted(rng, LWA_KINDS), "times": rng.choice([1, 1, 2, 3, 5]),
                     "delay_ms": rng.choice([100, 800, 2500]), "piece": rng.randrange(0, 16)})
     return {"deadline_ms": deadline_ms, "event": event, "aws": aws, "lwa": lwa}
+
+
+def make_reader_plan(rng):
+    deadline_ms = int(rng.uniform(*weighted(rng, [((100, 1000), 0.3), ((1000, 4000), 0.7)])))
+    event = weighted(rng, [({}, 0.3), ({"action": "get"}, 0.2), ("url", 0.5)])
+    aws = []
+    if rng.random() < 0.6:
+        aws.append({"op": "AmazonSSM.GetParameter", "when": rng.choice(["before", "after"]),
+                    "kind": weighted(rng, AWS_KINDS), "delay_ms": rng.choice([50, 300, 1000, 2500]),
+                    "times": rng.choice([1, 2, 3, 10])})
+    # now and then the stored value is not a token: a token where expires_at belongs
+    stored = "bad" if rng.random() < 0.1 else "good"
+    return {"deadline_ms": deadline_ms, "event": event, "aws": aws, "lwa": [], "stored": stored}
 
 
 def lwa_entries(fault, lane):
@@ -206,6 +224,29 @@ class Lane:
                                                  "--upstream", f"http://127.0.0.1:{ctx.moto_port}")
         base = f"chaos/{phase}-{number}"
         sm = ctx.sm
+        if phase == "reader":
+            self.profiles = {None: (None, f"/chaos/{phase}-{number}/token")}
+            self.token = rand_token(rng, "Atza|", 60)
+            self.good = json.dumps({"access_token": self.token, "token_type": "bearer",
+                                    "expires_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3000)),
+                                    "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 600))})
+            self.bad = json.dumps({"access_token": self.token, "token_type": "bearer",
+                                   "expires_at": self.token, "issued_at": self.token})
+            self.put(self.good)
+            self.env = {
+                "AWS_ENDPOINT_URL": f"http://127.0.0.1:{self.proxy_port}",
+                "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+                "AWS_EC2_METADATA_DISABLED": "true",
+                "TOKEN_PARAMETER_NAME": self.profiles[None][1],
+                "TOKEN_CACHE_SECONDS": "0", "MIN_VALIDITY_SECONDS": "60",
+            }
+            self.binary = ctx.reader_binary
+            self.last_expires = {}
+            self.fn = None
+            self.start()
+            return
+        self.binary = ctx.binary
         if phase == "single":
             self.secret_id = base
             self.profiles = {None: (base, f"/chaos/{phase}-{number}/token")}
@@ -252,8 +293,11 @@ class Lane:
         self.start()
 
     def start(self):
-        self.fn = Function(self.ctx.binary, self.env)
+        self.fn = Function(self.binary, self.env)
         self.fn.take_output()
+
+    def put(self, value):
+        self.ctx.ssm.put_parameter(Name=self.profiles[None][1], Value=value, Type="SecureString", Overwrite=True)
 
     def refresh_token_now(self):
         secret = self.profiles[None][0] if self.phase == "single" else self.profiles["p0"][0]
@@ -368,7 +412,100 @@ class Stats:
         self.overruns = 0
 
 
+def run_reader_invocation(ctx, lane, index, stats):
+    plan = make_plan(ctx.seed, "reader", index)
+    http_json("PUT", f"http://127.0.0.1:{lane.proxy_port}/_fault/rules", {"rules": []})
+    lane.put(lane.bad if plan["stored"] == "bad" else lane.good)
+    http_json("PUT", f"http://127.0.0.1:{lane.proxy_port}/_fault/rules", {"rules": plan["aws"]})
+    event = ctx.url_event if plan["event"] == "url" else plan["event"]
+    deadline = now_ms() + plan["deadline_ms"]
+    kind, at, body = lane.fn.invoke(event, deadline, plan["deadline_ms"] / 1000 + WAIT_PAST_DEADLINE_S)
+    applied = http_json("GET", f"http://127.0.0.1:{lane.proxy_port}/_fault/log")["applied"]
+    http_json("PUT", f"http://127.0.0.1:{lane.proxy_port}/_fault/rules", {"rules": []})
+    output = lane.fn.take_output()
+    alive = lane.fn.alive()
+    violations = []
+    text = body.decode("utf-8", "replace") if body else ""
+    if kind is None:
+        outcome = "no_answer"
+        violations.append(("no_answer", f"no answer {WAIT_PAST_DEADLINE_S} s past the deadline"))
+    else:
+        try:
+            answer = json.loads(text)
+        except ValueError:
+            answer = {}
+        token_answer = False
+        if kind == "error":
+            outcome = answer.get("errorType", "?")
+            if outcome not in ("TokenUnavailable", "InvalidEvent", "AuthorizationLost"):
+                violations.append(("bad_error_type", f"errorType {outcome[:80]!r}"))
+        elif plan["event"] == "url":
+            status = answer.get("statusCode")
+            outcome = f"http {status}"
+            if status not in (200, 502, 503):
+                violations.append(("bad_error_type", f"HTTP status {status}"))
+            if status == 200:
+                token_answer = True
+                got = json.loads(answer.get("body") or "{}").get("access_token")
+                if got != lane.token or plan["stored"] == "bad":
+                    violations.append(("answer_mismatch", "HTTP 200 without the stored token"))
+        else:
+            outcome = "token"
+            token_answer = True
+            if answer.get("access_token") != lane.token or plan["stored"] == "bad":
+                violations.append(("answer_mismatch", "answered something else than the stored token"))
+        if at - deadline > 0:
+            violations.append(("deadline", f"answered {at - deadline:.0f} ms after the deadline "
+                                           f"({plan['deadline_ms']} ms allowed)"))
+        if not token_answer:
+            found = leaks(text, [lane.token])
+            if found:
+                violations.append(("secret_leak", f"answer: {found[:3]}"))
+    found = leaks(output, [lane.token])
+    if found:
+        violations.append(("secret_leak", f"log: {found[:3]}"))
+    if not alive:
+        violations.append(("process_died", f"exit status {lane.fn.proc.returncode}"))
+    record(ctx, stats, lane, "reader", index, plan, outcome, applied, [], 0, kind, at, deadline, violations)
+    if kind is None or not alive:
+        lane.fn.stop()
+        lane.start()
+
+
+def record(ctx, stats, lane, phase, index, plan, outcome, applied, lwa_plan, lwa_left, kind, at, deadline, violations):
+    with stats.lock:
+        stats.invocations[phase] += 1
+        stats.outcomes[f"{phase}:{outcome}"] += 1
+        for a in applied:
+            stats.faults[f"aws {a['kind']} {a['when']}"] += 1
+        planned = sum(f["times"] for f in lwa_plan)
+        consumed = planned - lwa_left
+        for f in lwa_plan:
+            n = min(f["times"], consumed)
+            consumed -= n
+            if n:
+                stats.faults[f"lwa {f['kind']}"] += n
+        if kind is not None:
+            over = at - deadline
+            if over > stats.worst_overrun_ms:
+                stats.worst_overrun_ms = over
+                stats.worst_overrun_at = (phase, index)
+            if over > 0:
+                stats.overruns += 1
+        for inv, detail in violations:
+            stats.violations[inv] += 1
+            if len(stats.examples) < ctx.max_examples:
+                stats.examples.append((phase, index, inv, detail))
+                shown = {k: plan[k] for k in ("deadline_ms", "aws", "lwa", "stored") if k in plan}
+                print(f"VIOLATION {inv}: {detail}\n  seed {ctx.seed}, {phase} invocation {index} (lane {lane.number}); "
+                      f"plan {json.dumps(shown)}\n"
+                      f"  reproduce: .venv/bin/python tools/chaos.py --seed {ctx.seed} --phase {phase} --only {index}",
+                      flush=True)
+
+
 def run_invocation(ctx, lane, phase, index, stats):
+    if phase == "reader":
+        return run_reader_invocation(ctx, lane, index, stats)
     plan = make_plan(ctx.seed, phase, index)
     lwa = ctx.lwa
     http_json("DELETE", f"{lwa}/_control/{lane.ns}/script")
@@ -471,33 +608,7 @@ def run_invocation(ctx, lane, phase, index, stats):
         if found:
             violate("secret_leak", f"{where}: {found[:3]}")
 
-    with stats.lock:
-        stats.invocations[phase] += 1
-        stats.outcomes[f"{phase}:{outcome}"] += 1
-        for a in applied:
-            stats.faults[f"aws {a['kind']} {a['when']}"] += 1
-        planned = sum(f["times"] for f in plan["lwa"])
-        consumed = planned - left
-        for f in plan["lwa"]:
-            n = min(f["times"], consumed)
-            consumed -= n
-            if n:
-                stats.faults[f"lwa {f['kind']}"] += n
-        if kind is not None:
-            over = at - deadline
-            if over > stats.worst_overrun_ms:
-                stats.worst_overrun_ms = over
-                stats.worst_overrun_at = (phase, index)
-            if over > 0:
-                stats.overruns += 1
-        for inv, detail in violations:
-            stats.violations[inv] += 1
-            if len(stats.examples) < ctx.max_examples:
-                stats.examples.append((phase, index, inv, detail))
-                print(f"VIOLATION {inv}: {detail}\n  seed {ctx.seed}, {phase} invocation {index} (lane {lane.number}); "
-                      f"plan {json.dumps({k: plan[k] for k in ('deadline_ms', 'aws', 'lwa')})}\n"
-                      f"  reproduce: .venv/bin/python tools/chaos.py --seed {ctx.seed} --phase {phase} --only {index}",
-                      flush=True)
+    record(ctx, stats, lane, phase, index, plan, outcome, applied, plan["lwa"], left, kind, at, deadline, violations)
     if kind is None or not alive:
         lane.fn.stop()
         lane.start()
@@ -516,7 +627,7 @@ def run_phase(ctx, phase, indices, lanes, stats):
     lanes_ = [Lane(ctx, phase, n, ctx.seed) for n in range(min(lanes, len(indices)))]
     # the first invocation of every lane is a forced refresh without faults:
     # later checks compare against a stored token.
-    for lane in lanes_:
+    for lane in lanes_ if phase != "reader" else []:
         lane.fn.invoke({"action": "refresh", "force": True}, now_ms() + 20000, 40)
         lane.fn.take_output()
         for p, v in lane.stored().items():
@@ -548,9 +659,11 @@ def main():
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--invocations", type=int, default=1000)
     ap.add_argument("--fleet-invocations", type=int, default=200)
+    ap.add_argument("--reader-invocations", type=int, default=200)
     ap.add_argument("--lanes", type=int, default=4)
     ap.add_argument("--binary", default=os.path.join(ROOT, "target", "debug", "token-refresher"))
-    ap.add_argument("--phase", choices=["single", "fleet"])
+    ap.add_argument("--reader-binary", help="default: token-reader next to --binary")
+    ap.add_argument("--phase", choices=["single", "fleet", "reader"])
     ap.add_argument("--only", type=int, help="replay one invocation's plan (with --phase) on fresh state")
     ap.add_argument("--json", help="write the figures here as JSON")
     ap.add_argument("--max-violations", type=int, default=25, help="violations printed in full")
@@ -559,6 +672,7 @@ def main():
     ctx = Ctx()
     ctx.seed = args.seed if args.seed is not None else random.randrange(1, 10**6)
     ctx.binary = os.path.abspath(args.binary)
+    ctx.reader_binary = os.path.abspath(args.reader_binary or os.path.join(os.path.dirname(ctx.binary), "token-reader"))
     ctx.python = sys.executable
     ctx.max_examples = args.max_violations
     ctx.progress = args.only is None
@@ -573,6 +687,8 @@ def main():
               aws_access_key_id="testing", aws_secret_access_key="testing")
     ctx.sm, ctx.ssm = boto3.client("secretsmanager", **kw), boto3.client("ssm", **kw)
 
+    with open(os.path.join(ROOT, "events", "reader-url-get.json")) as f:
+        ctx.url_event = json.load(f)
     stats = Stats()
     started = time.time()
     print(f"chaos: seed {ctx.seed}, binary {os.path.relpath(ctx.binary, ROOT)}", flush=True)
@@ -586,6 +702,8 @@ def main():
                 run_phase(ctx, "single", list(range(args.invocations)), args.lanes, stats)
             if args.phase in (None, "fleet"):
                 run_phase(ctx, "fleet", list(range(args.fleet_invocations)), args.lanes, stats)
+            if args.phase in (None, "reader"):
+                run_phase(ctx, "reader", list(range(args.reader_invocations)), args.lanes, stats)
     finally:
         moto.kill()
         lwa.kill()
