@@ -14,6 +14,7 @@
 //! together once per cold start; [`testing`] holds the fakes the tests use.
 
 pub mod aws;
+pub mod bounded;
 pub mod budget;
 pub mod config;
 pub mod credentials;

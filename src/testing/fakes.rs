@@ -36,6 +36,10 @@ pub struct FakeSecrets {
     pub fail_saves: RefCell<Option<String>>,
     /// Discovery fails after sending this many secrets.
     pub discovery_fails_after: Cell<Option<usize>>,
+    /// Reads never answer (a stalled connection).
+    pub stall_reads: Cell<bool>,
+    /// `save_refresh_token` never answers.
+    pub stall_saves: Cell<bool>,
 }
 
 impl FakeSecrets {
@@ -88,6 +92,9 @@ impl FakeSecrets {
 impl CredentialsRead for FakeSecrets {
     async fn read_document(&self, secret_id: &str) -> Result<SecretDocument, CredentialsLoadError> {
         self.journal.push(Call::SecretRead(secret_id.to_owned()));
+        if self.stall_reads.get() {
+            std::future::pending::<()>().await;
+        }
         let text = self.read(secret_id)?;
         SecretDocument::parse(secret_id, &text).map_err(CredentialsLoadError::Invalid)
     }
@@ -101,6 +108,9 @@ impl CredentialsWrite for FakeSecrets {
     ) -> Result<(), CredentialsSaveError> {
         self.journal
             .push(Call::RefreshTokenSaved(origin.secret_id.clone()));
+        if self.stall_saves.get() {
+            std::future::pending::<()>().await;
+        }
         if let Some(detail) = self.fail_saves.borrow().clone() {
             return Err(CredentialsSaveError { detail });
         }
@@ -156,6 +166,10 @@ pub struct FakeStore {
     pub fail_loads: RefCell<Option<TokenLoadError>>,
     /// `load_prefix` fails with this.
     pub fail_list: RefCell<Option<TokenListError>>,
+    /// `load` and `load_prefix` never answer (a stalled connection).
+    pub stall_loads: Cell<bool>,
+    /// `save` never answers.
+    pub stall_saves: Cell<bool>,
 }
 
 impl FakeStore {
@@ -205,6 +219,9 @@ impl FakeStore {
 impl TokenRead for FakeStore {
     async fn load(&self, parameter: &str) -> Result<Option<StoredToken>, TokenLoadError> {
         self.journal.push(Call::TokenLoaded(parameter.to_owned()));
+        if self.stall_loads.get() {
+            std::future::pending::<()>().await;
+        }
         if let Some(e) = self.fail_loads.borrow().clone() {
             return Err(e);
         }
@@ -219,6 +236,9 @@ impl TokenRead for FakeStore {
 impl TokenWrite for FakeStore {
     async fn save(&self, parameter: &str, token: &StoredToken) -> Result<(), TokenSaveError> {
         self.journal.push(Call::TokenSaved(parameter.to_owned()));
+        if self.stall_saves.get() {
+            std::future::pending::<()>().await;
+        }
         if let Some(e) = self.save_failures.borrow_mut().pop_front() {
             return Err(e);
         }
@@ -230,6 +250,9 @@ impl TokenWrite for FakeStore {
 impl TokenList for FakeStore {
     async fn load_prefix(&self, prefix: &str) -> Result<StoredTokens, TokenListError> {
         self.journal.push(Call::TokensListed(prefix.to_owned()));
+        if self.stall_loads.get() {
+            std::future::pending::<()>().await;
+        }
         if let Some(e) = self.fail_list.borrow().clone() {
             return Err(e);
         }
