@@ -108,9 +108,17 @@ mod tests {
         assert_eq!(late.allowed, Duration::from_millis(1500));
         assert_eq!(clock.elapsed(), Duration::from_secs(2));
         let text = late.describe("GetSecretValue", false);
-        assert!(text.contains("GetSecretValue did not finish within the 1500 ms"), "{text}");
-        assert!(text.contains("Lambda deadline") && text.contains("timeout"), "{text}");
-        assert!(late.describe("PutParameter", true).contains("may or may not"));
+        assert!(
+            text.contains("GetSecretValue did not finish within the 1500 ms"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Lambda deadline") && text.contains("timeout"),
+            "{text}"
+        );
+        assert!(late
+            .describe("PutParameter", true)
+            .contains("may or may not"));
 
         // Past the bound: not started.
         let mut started = false;

@@ -307,13 +307,13 @@ where
         );
         let started = self.clock.instant();
         let by = TimeBudget::answer_by(deadline);
-        let saved = within(&*self.clock, by, self.store.save(&profile.parameter_name, &token))
-            .await
-            .unwrap_or_else(|late| {
-                Err(TokenSaveError::Failed(
-                    late.describe("PutParameter", true),
-                ))
-            });
+        let saved = within(
+            &*self.clock,
+            by,
+            self.store.save(&profile.parameter_name, &token),
+        )
+        .await
+        .unwrap_or_else(|late| Err(TokenSaveError::Failed(late.describe("PutParameter", true))));
         stats.aws_latency += self.clock.instant().saturating_duration_since(started);
         match (saved, not_persisted) {
             (Ok(()), None) => {}
@@ -700,7 +700,10 @@ mod tests {
         assert_eq!(e.error_type(), "CredentialsUnavailable");
         let text = e.to_string();
         assert!(text.contains("GetSecretValue did not finish"), "{text}");
-        assert!(text.contains("Lambda deadline") && text.contains("timeout"), "{text}");
+        assert!(
+            text.contains("Lambda deadline") && text.contains("timeout"),
+            "{text}"
+        );
         // Stopped when a token request could no longer fit after it.
         assert_eq!(used, Duration::from_millis(10_000 - 3_000 - 250));
         assert_eq!(w.lwa.requests(), 0);
@@ -715,7 +718,10 @@ mod tests {
         let (run, _) = run_within(&w, false, 10).await;
         let e = run.result.unwrap_err();
         assert_eq!(e.error_type(), "LwaUnavailable");
-        assert!(e.to_string().contains("Raise the function's timeout"), "{e}");
+        assert!(
+            e.to_string().contains("Raise the function's timeout"),
+            "{e}"
+        );
         assert!(
             matches!(&run.reason, Some(Reason::Unreadable(why)) if why.contains("GetParameter did not finish")),
             "{:?}",
@@ -744,7 +750,10 @@ mod tests {
         let (run, used) = run_within(&w, true, 10).await;
         let e = run.result.unwrap_err();
         assert_eq!(e.error_type(), "RefreshTokenNotPersisted");
-        assert!(e.to_string().contains("PutSecretValue did not finish"), "{e}");
+        assert!(
+            e.to_string().contains("PutSecretValue did not finish"),
+            "{e}"
+        );
         assert!(e.to_string().contains("was stored in"), "{e}");
         assert_eq!(
             w.stored().unwrap().access_token.expose_secret(),

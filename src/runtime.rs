@@ -7,7 +7,7 @@ use crate::aws::{LazySdkConfig, SecretsManagerSource, SsmTokenStore};
 use crate::config::{ConfigError, ReaderConfig, RefresherConfig, RefresherTarget};
 use crate::error::ErrorType;
 use crate::fleet::Fleet;
-use crate::handler::{deadline_instant, handle_fleet, handle_reader, handle_refresher};
+use crate::handler::{deadline_instant, handle_fleet, handle_reader_before, handle_refresher};
 use crate::lwa::LwaClient;
 use crate::ports::SystemClock;
 use crate::profile::Profile;
@@ -89,7 +89,8 @@ pub async fn run_reader() -> Result<(), lambda_runtime::Error> {
     );
     let (reader, target) = (&reader, &config.target);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handle_reader(reader, target, event.payload).await
+        let deadline = deadline_instant(event.context.deadline(), &SystemClock);
+        handle_reader_before(reader, target, event.payload, deadline).await
     }))
     .await
 }

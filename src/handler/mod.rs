@@ -20,5 +20,5 @@ pub mod text;
 pub use deadline::deadline_instant;
 pub use event::{parse_refresher_event, RefreshCommand};
 pub use fleet::handle_fleet;
-pub use reader::handle_reader;
+pub use reader::{handle_reader, handle_reader_before};
 pub use refresher::handle_refresher;

@@ -28,6 +28,11 @@ pub const USER_AGENT: &str = concat!(
     " (Language=Rust)"
 );
 
+/// Why the retries ended early, and what to raise.
+const STOPPED_AT_DEADLINE: &str =
+    "no time for another attempt before the Lambda deadline (raise the \
+     function's timeout, template parameter RefresherTimeoutSeconds, for more attempts)";
+
 /// An attempt with less time than this before the deadline is not started.
 pub const MIN_ATTEMPT: Duration = Duration::from_millis(250);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -177,7 +182,7 @@ impl TokenEndpoint for LwaClient {
                             .into(),
                     });
                 }
-                last = format!("{last}; stopped before the Lambda deadline");
+                last = format!("{last}; {STOPPED_AT_DEADLINE}");
                 break;
             }
             attempts = attempt;
@@ -199,7 +204,7 @@ impl TokenEndpoint for LwaClient {
                                 "{last}; LWA asked to retry after {} s, later than the Lambda deadline allows",
                                 ra.as_secs()
                             ),
-                            _ => format!("{last}; stopped before the Lambda deadline"),
+                            _ => format!("{last}; {STOPPED_AT_DEADLINE}"),
                         };
                         break;
                     }

@@ -40,6 +40,8 @@ pub struct FakeSecrets {
     pub stall_reads: Cell<bool>,
     /// `save_refresh_token` never answers.
     pub stall_saves: Cell<bool>,
+    /// Discovery never answers after sending what it found.
+    pub stall_discovery: Cell<bool>,
 }
 
 impl FakeSecrets {
@@ -150,6 +152,9 @@ impl SecretDiscovery for FakeSecrets {
             {
                 return Ok(());
             }
+        }
+        if self.stall_discovery.get() {
+            std::future::pending::<()>().await;
         }
         Ok(())
     }
