@@ -90,7 +90,9 @@ pub async fn run_reader() -> Result<(), lambda_runtime::Error> {
     let (reader, target) = (&reader, &config.target);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let deadline = deadline_instant(event.context.deadline(), &SystemClock);
-        handle_reader_before(reader, target, event.payload, deadline).await
+        // Boxed: the nested futures are otherwise too deep for the
+        // compiler's layout query (recursion limit).
+        Box::pin(handle_reader_before(reader, target, event.payload, deadline)).await
     }))
     .await
 }
