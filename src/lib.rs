@@ -24,6 +24,7 @@ pub mod handler;
 pub mod lwa;
 pub mod ports;
 pub mod profile;
+pub mod quote_check;
 pub mod reader;
 pub mod refresh;
 pub mod runtime;

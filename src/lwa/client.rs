@@ -13,7 +13,7 @@ use super::retry::backoff;
 use super::types::{ExchangeStats, LwaError, TokenResponse};
 use crate::credentials::{Credentials, Grant};
 use crate::ports::{system_clock, SharedClock, TokenEndpoint};
-use crate::secret::redact;
+use crate::quote_check::scrub;
 use reqwest::header::ACCEPT;
 use reqwest::Url;
 use std::sync::OnceLock;
@@ -142,7 +142,7 @@ impl LwaClient {
                 retry_after: None,
             },
             Ok(Err(e)) => Attempt::Retry {
-                why: redact(&describe_transport_error(&e, budget), &known),
+                why: scrub(&describe_transport_error(&e, budget), &known),
                 retry_after: None,
             },
             Ok(Ok((status, headers, _, true))) => Attempt::Retry {
