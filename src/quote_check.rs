@@ -12,7 +12,12 @@ use std::collections::HashSet;
 pub const MIN_PIECE: usize = 12;
 
 /// Public prefixes of LWA values: a piece lying wholly inside one is not a quote.
-const PUBLIC_PREFIXES: &[&[u8]] = &[b"amzn1.oa2-cs.v1.", b"amzn1.application-oa2-client.", b"atzr|", b"atza|"];
+const PUBLIC_PREFIXES: &[&[u8]] = &[
+    b"amzn1.oa2-cs.v1.",
+    b"amzn1.application-oa2-client.",
+    b"atzr|",
+    b"atza|",
+];
 
 /// What replaces a text that quoted a sent value.
 pub const WITHHELD: &str =
@@ -50,7 +55,9 @@ pub fn quotes_sent_value(text: &str, sent: &[&str]) -> bool {
     let twice = percent_decode(&once);
     [plain, once, twice].iter().any(|t| {
         t.windows(MIN_PIECE).any(|w| pieces.contains(w))
-            || short.iter().any(|s| t.windows(s.len()).any(|w| w == s.as_slice()))
+            || short
+                .iter()
+                .any(|s| t.windows(s.len()).any(|w| w == s.as_slice()))
     })
 }
 
@@ -129,7 +136,10 @@ mod tests {
             scrub("other token Atza|zzz9 here", &[RT]),
             "other token [redacted] here"
         );
-        assert_eq!(scrub("Client authentication failed", &[RT, CS]), "Client authentication failed");
+        assert_eq!(
+            scrub("Client authentication failed", &[RT, CS]),
+            "Client authentication failed"
+        );
     }
 
     #[test]

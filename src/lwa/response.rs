@@ -310,9 +310,22 @@ mod tests {
             "fragment Xz9kLm2NoPq4RsTu of it",
             "path /c/3F9A0C1D2E3F4A5B6C/x",
         ] {
-            let body = format!(r#"{{"error":"invalid_request","error_description":"{description}"}}"#);
-            let attempt = classify(400, &headers("application/json"), body.as_bytes(), T0, T0, &[CS, RT]);
-            let Attempt::Done(Err(LwaError::Rejected { description: Some(d), error, .. })) = attempt else {
+            let body =
+                format!(r#"{{"error":"invalid_request","error_description":"{description}"}}"#);
+            let attempt = classify(
+                400,
+                &headers("application/json"),
+                body.as_bytes(),
+                T0,
+                T0,
+                &[CS, RT],
+            );
+            let Attempt::Done(Err(LwaError::Rejected {
+                description: Some(d),
+                error,
+                ..
+            })) = attempt
+            else {
                 panic!("{description}: expected a rejection");
             };
             assert_eq!(d, crate::quote_check::WITHHELD, "{description}");

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod cold;
+pub mod invoke;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ssm::config::{Credentials as AwsCredentials, SharedCredentialsProvider};
