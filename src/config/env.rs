@@ -20,6 +20,7 @@ pub(super) const VARIABLES: &[&str] = &[
     "REFRESH_CONCURRENCY",
     "SSM_WRITE_TPS",
     "REFRESH_SPREAD_SECONDS",
+    "LWA_TOKEN_URL_ALLOW_ANY_HOST",
 ];
 
 /// Marks a variable whose value is not UTF-8.
