@@ -27,6 +27,7 @@ pub mod profile;
 pub mod quote_check;
 pub mod reader;
 pub mod refresh;
+pub mod rotated_refresh_token;
 pub mod runtime;
 pub mod secret;
 pub mod telemetry;

@@ -776,4 +776,28 @@ mod tests {
         assert_eq!(w.journal.count(|c| matches!(c, Call::SecretRead(_))), 0);
         assert_eq!(w.stored(), Some(stored(100)));
     }
+
+    #[tokio::test]
+    async fn the_rotated_refresh_token_write_keeps_an_edit_made_meanwhile() {
+        // The operator puts a new client secret into the secret while the
+        // run is under way: the second read (just before the write) sees it.
+        let edited = DOC.replace("S1", "S2");
+        let w = World::new(&[DOC, &edited]);
+        w.lwa.rotate_refresh_tokens.set(true);
+        w.refresher()
+            .refresh(
+                &profile(),
+                true,
+                w.clock.instant() + Duration::from_secs(30),
+            )
+            .await
+            .result
+            .unwrap();
+        let saved = w.secrets.current(SECRET).unwrap();
+        assert!(
+            saved.contains("\"client_secret\":\"S2\""),
+            "reverted: {saved}"
+        );
+        assert!(saved.contains("Atzr|fake-rotated-1"), "{saved}");
+    }
 }

@@ -116,9 +116,21 @@ impl CredentialsWrite for FakeSecrets {
         if let Some(detail) = self.fail_saves.borrow().clone() {
             return Err(CredentialsSaveError { detail });
         }
-        let document = origin.rotated_document(new).expose_secret().to_owned();
-        self.put(&origin.secret_id, &[&document]);
-        Ok(())
+        // As the adapter: the current value, only the refresh token changed.
+        let current = self.current(&origin.secret_id).unwrap_or_default();
+        match crate::rotated_refresh_token::rewrite_current(origin, &current, new) {
+            crate::rotated_refresh_token::RefreshTokenRewrite::Document(d) => {
+                let document = d.expose_secret().to_owned();
+                self.put(&origin.secret_id, &[&document]);
+                Ok(())
+            }
+            crate::rotated_refresh_token::RefreshTokenRewrite::TokenChangedMeanwhile => Ok(()),
+            crate::rotated_refresh_token::RefreshTokenRewrite::NotAnObject => {
+                Err(CredentialsSaveError {
+                    detail: "not a JSON object (fake)".into(),
+                })
+            }
+        }
     }
 }
 
