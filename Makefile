@@ -9,7 +9,7 @@ PY    := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help venv run test test-peers test-rust lint check-template e2e build deploy bench clean chaos
+.PHONY: help venv run test test-peers test-rust lint check-template e2e build deploy bench clean chaos chaos-short
 
 help:
 	@echo "make run    - run token-refresher and token-reader locally (moto + LWA stand-in + cargo lambda watch)"
@@ -70,5 +70,10 @@ clean:
 # AWS and LWA faults, random deadlines, single and fleet mode. SEED=n replays.
 CHAOS_ARGS ?=
 chaos: venv
-	cargo build --bin token-refresher
+	cargo build --bins
 	$(PY) tools/chaos.py $(if $(SEED),--seed $(SEED)) $(CHAOS_ARGS)
+
+# The short seeded plan `make test` runs (about half a minute).
+chaos-short: venv
+	cargo build --bins
+	$(PY) tools/chaos.py --seed 7 --invocations 60 --fleet-invocations 16 --reader-invocations 24

@@ -19,7 +19,7 @@ pub const WRITE_RESERVE: Duration = Duration::from_secs(3);
 /// Time kept back from the Lambda deadline for answering: every step ends
 /// by [`TimeBudget::answer_by`], so the answer (a few milliseconds to post)
 /// reaches the Runtime API before the deadline.
-pub const ANSWER_MARGIN: Duration = Duration::from_millis(250);
+pub const ANSWER_MARGIN: Duration = Duration::from_millis(500);
 
 /// How long the parts of one refresh may take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,8 +96,8 @@ mod tests {
         let now = Instant::now();
         let deadline = now + Duration::from_secs(30);
         let ms = |i: Instant| (i - now).as_millis();
-        assert_eq!(ms(TimeBudget::answer_by(deadline)), 29_750);
-        assert_eq!(ms(TimeBudget::refresh_token_save_by(deadline)), 28_250);
+        assert_eq!(ms(TimeBudget::answer_by(deadline)), 29_500);
+        assert_eq!(ms(TimeBudget::refresh_token_save_by(deadline)), 28_000);
         assert_eq!(ms(TimeBudget::lwa_deadline(deadline)), 27_000);
         assert_eq!(ms(TimeBudget::credentials_by(deadline)), 26_750);
     }

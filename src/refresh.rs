@@ -705,7 +705,11 @@ mod tests {
             "{text}"
         );
         // Stopped when a token request could no longer fit after it.
-        assert_eq!(used, Duration::from_millis(10_000 - 3_000 - 250));
+        assert_eq!(
+            used,
+            Duration::from_millis(10_000 - 3_000 - 250),
+            "MIN_ATTEMPT"
+        );
         assert_eq!(w.lwa.requests(), 0);
         assert!(w.journal.writes().is_empty());
         assert_eq!(w.stored(), Some(stored(100)));
@@ -759,7 +763,7 @@ mod tests {
             w.stored().unwrap().access_token.expose_secret(),
             "Atza|fake-1"
         );
-        assert_eq!(used, Duration::from_millis(10_000 - 250 - 1_500));
+        assert_eq!(used, Duration::from_millis(10_000 - 500 - 1_500));
     }
 
     #[tokio::test]

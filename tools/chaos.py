@@ -410,6 +410,7 @@ class Stats:
         self.worst_overrun_ms = 0.0
         self.worst_overrun_at = None
         self.overruns = 0
+        self.closest_ms = None  # the least time left at an answer
 
 
 def run_reader_invocation(ctx, lane, index, stats):
@@ -492,6 +493,8 @@ def record(ctx, stats, lane, phase, index, plan, outcome, applied, lwa_plan, lwa
                 stats.worst_overrun_at = (phase, index)
             if over > 0:
                 stats.overruns += 1
+            if stats.closest_ms is None or -over < stats.closest_ms:
+                stats.closest_ms = -over
         for inv, detail in violations:
             stats.violations[inv] += 1
             if len(stats.examples) < ctx.max_examples:
@@ -733,12 +736,14 @@ def report(ctx, stats, elapsed, args):
     where = f" ({stats.worst_overrun_at[0]} invocation {stats.worst_overrun_at[1]})" if stats.worst_overrun_at else ""
     print(f"  worst overrun      {max(0.0, stats.worst_overrun_ms):.0f} ms past the deadline{where}; "
           f"{stats.overruns} answers late")
+    if stats.closest_ms is not None and stats.closest_ms >= 0:
+        print(f"  closest answer     {stats.closest_ms:.0f} ms before its deadline")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"seed": ctx.seed, "elapsed_s": elapsed, "invocations": dict(stats.invocations),
                        "faults": dict(stats.faults), "outcomes": dict(stats.outcomes),
                        "violations": dict(stats.violations), "worst_overrun_ms": max(0.0, stats.worst_overrun_ms),
-                       "late_answers": stats.overruns}, f, indent=2)
+                       "late_answers": stats.overruns, "closest_ms": stats.closest_ms}, f, indent=2)
 
 
 if __name__ == "__main__":
