@@ -110,7 +110,14 @@ pub(crate) fn classify(
             .and_then(|d| d.as_str())
             .map(&clean)
             .filter(|d| !d.is_empty());
-        (clean(error.trim()), description)
+        // A code LWA documents is shown as is (a secret that happens to
+        // contain `unauthorized` must not hide it); any other is scrubbed.
+        let error = error.trim();
+        let error = match LwaErrorCode::parse(error) {
+            LwaErrorCode::Other(_) => clean(error),
+            _ => error.to_owned(),
+        };
+        (error, description)
     });
     let retryable = status == 429 || status >= 500;
     match oauth_error {
@@ -331,6 +338,24 @@ mod tests {
             assert_eq!(d, crate::quote_check::WITHHELD, "{description}");
             assert_eq!(error, "invalid_request");
         }
+        // A documented code is never withheld, whatever the secrets hold.
+        let body = r#"{"error":"unauthorized_client","error_description":"Not authorized"}"#;
+        let sent = ["amzn1.oa2-cs.v1.unauthorized_client-1"];
+        let attempt = classify(
+            400,
+            &headers("application/json"),
+            body.as_bytes(),
+            T0,
+            T0,
+            &sent,
+        );
+        let Attempt::Done(Err(LwaError::Rejected { code, error, .. })) = attempt else {
+            panic!("expected a rejection");
+        };
+        assert_eq!(
+            (code, error.as_str()),
+            (LwaErrorCode::UnauthorizedClient, "unauthorized_client")
+        );
     }
 
     #[test]
