@@ -22,6 +22,7 @@ pub mod error;
 pub mod fleet;
 pub mod handler;
 pub mod lwa;
+pub mod onboarding;
 pub mod ports;
 pub mod profile;
 pub mod quote_check;

@@ -68,6 +68,12 @@ import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+try:  # seller consent, Login-URI step and authorization_code grant (see that module)
+    import consent_standin
+except ImportError:  # loaded from elsewhere: the tools directory is not on sys.path
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import consent_standin
+
 TOKEN_PATH = "/auth/o2/token"
 NS_RE = re.compile(r"^[A-Za-z0-9._~-]{1,200}$")
 MAX_BODY = 1024 * 1024
@@ -369,6 +375,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self._json(405, {"error": "method_not_allowed"}, {"Allow": "GET"})
             if len(parts) >= 3 and parts[1] == "_control":
                 return self._control(parts[2:], body)
+            if consent_standin.handles(path):
+                return consent_standin.dispatch(self, path, body)
             return self._json(404, {"error": "not_found", "path": path})
         except _Abort:
             return
@@ -439,6 +447,9 @@ class Handler(BaseHTTPRequestHandler):
             return status, {"error_description": desc, "error": code}
 
         grant = form.get("grant_type")
+        if grant == "authorization_code":
+            with self.server.state.lock:
+                return consent_standin.exchange(self.server.state.get(ns_name), form, _token)
         if grant not in ("refresh_token", "client_credentials"):
             return err(ERR_UNSUPPORTED_GRANT)
         cid, csecret = form.get("client_id"), form.get("client_secret")
