@@ -9,14 +9,15 @@ PY    := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help venv run test test-peers test-rust lint check-template e2e build deploy bench clean
+.PHONY: help venv run test test-peers test-rust lint check-template e2e build deploy bench clean chaos chaos-short
 .PHONY: browser-deps test-browser onboard-link
 
 help:
 	@echo "make run    - run token-refresher and token-reader locally (moto + LWA stand-in + cargo lambda watch)"
 	@echo "make test   - every check: unit and integration tests, end-to-end run, fmt, clippy, template checks"
 	@echo "make build  - release bootstrap zips with cargo lambda (arm64, falls back to x86_64)"
-	@echo "make deploy - sam build --beta-features && sam deploy --guided"
+	@echo "make deploy - sam build && sam deploy --guided (stack spapi-lwa, see samconfig.toml)"
+	@echo "make chaos  - the fault-injection suite: 1,000+ invocations under injected AWS and LWA faults"
 	@echo "make bench  - size, cold start, latency and memory figures"
 
 $(VENV)/.installed: requirements-dev.txt
@@ -29,7 +30,7 @@ venv: $(VENV)/.installed
 run: venv
 	scripts/demo.sh
 
-test: venv lint test-rust test-peers check-template e2e test-browser
+test: venv lint test-rust test-peers check-template e2e test-browser chaos-short
 	@echo "make test: all checks passed"
 
 lint:
@@ -51,8 +52,12 @@ e2e: venv
 build: venv
 	scripts/build.sh
 
+# The pinned SAM builds Rust (BuildMethod rust-cargolambda) without
+# --beta-features. SAM cannot pass --locked to cargo lambda: check first that
+# Cargo.lock is complete and current, so the build uses exactly its versions.
 deploy: venv
-	$(VENV)/bin/sam build --beta-features
+	cargo fetch --locked
+	$(VENV)/bin/sam build
 	$(VENV)/bin/sam deploy --guided
 
 bench: venv
@@ -61,6 +66,18 @@ bench: venv
 clean:
 	cargo clean
 	rm -rf $(VENV) .run .aws-sam
+
+# Fault-injection suite (tools/chaos.py): the debug refresher under injected
+# AWS and LWA faults, random deadlines, single and fleet mode. SEED=n replays.
+CHAOS_ARGS ?=
+chaos: venv
+	cargo build --bins
+	$(PY) tools/chaos.py $(if $(SEED),--seed $(SEED)) $(CHAOS_ARGS)
+
+# The short seeded plan `make test` runs (under a minute; 0 violations).
+chaos-short: venv
+	cargo build --bins
+	$(PY) tools/chaos.py --seed 7 --invocations 48 --fleet-invocations 12 --reader-invocations 20
 
 # ---- seller onboarding (docs/onboarding.md)
 

@@ -15,8 +15,8 @@ if [[ "$arch" == arm64 ]] && ! rustup target list --installed | grep -q '^aarch6
 fi
 flag=(); [[ "$arch" == arm64 ]] && flag=(--arm64) || flag=(--x86-64)
 out="target/lambda-$arch"
-cargo lambda build --release "${flag[@]}" --lambda-dir "$out"
-cargo lambda build --release "${flag[@]}" --lambda-dir "$out-zip" --output-format zip
+cargo lambda build --release --locked "${flag[@]}" --lambda-dir "$out"
+cargo lambda build --release --locked "${flag[@]}" --lambda-dir "$out-zip" --output-format zip
 for bin in token-refresher token-reader; do
     printf '%-16s %-7s bootstrap %9d bytes   zip %9d bytes\n' "$bin" "$arch" \
         "$(stat -c %s "$out/$bin/bootstrap")" "$(stat -c %s "$out-zip/$bin/bootstrap.zip")"

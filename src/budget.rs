@@ -16,6 +16,11 @@ use tokio::time::Instant;
 /// request (PutSecretValue, PutParameter).
 pub const WRITE_RESERVE: Duration = Duration::from_secs(3);
 
+/// Time kept back from the Lambda deadline for answering: every step ends
+/// by [`TimeBudget::answer_by`], so the answer (a few milliseconds to post)
+/// reaches the Runtime API before the deadline.
+pub const ANSWER_MARGIN: Duration = Duration::from_millis(500);
+
 /// How long the parts of one refresh may take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimeBudget {
@@ -34,6 +39,27 @@ impl TimeBudget {
     /// the start of monotonic time).
     pub fn lwa_deadline(deadline: Instant) -> Instant {
         deadline.checked_sub(WRITE_RESERVE).unwrap_or(deadline)
+    }
+
+    /// The last moment any step may end: the Lambda `deadline` less
+    /// [`ANSWER_MARGIN`].
+    pub fn answer_by(deadline: Instant) -> Instant {
+        deadline.checked_sub(ANSWER_MARGIN).unwrap_or(deadline)
+    }
+
+    /// The last moment reading the credentials secret may end: a token
+    /// request attempt ([`crate::lwa::MIN_ATTEMPT`]) must still fit before
+    /// [`TimeBudget::lwa_deadline`] after it.
+    pub fn credentials_by(deadline: Instant) -> Instant {
+        let lwa = Self::lwa_deadline(deadline);
+        lwa.checked_sub(crate::lwa::MIN_ATTEMPT).unwrap_or(lwa)
+    }
+
+    /// The last moment saving a rotated refresh token may end: half of the
+    /// write reserve stays for writing the access token after it.
+    pub fn refresh_token_save_by(deadline: Instant) -> Instant {
+        let by = Self::answer_by(deadline);
+        by.checked_sub(WRITE_RESERVE / 2).unwrap_or(by)
     }
 
     /// `true` when a whole request attempt still fits before `lwa_deadline`.
@@ -63,5 +89,16 @@ mod tests {
         assert!(b.room_for_request(now, now + s(10)));
         assert!(!b.room_for_request(now, now + s(9)));
         assert!(!b.room_for_request(now + s(1), now));
+    }
+
+    #[test]
+    fn each_step_ends_early_enough_for_the_next() {
+        let now = Instant::now();
+        let deadline = now + Duration::from_secs(30);
+        let ms = |i: Instant| (i - now).as_millis();
+        assert_eq!(ms(TimeBudget::answer_by(deadline)), 29_500);
+        assert_eq!(ms(TimeBudget::refresh_token_save_by(deadline)), 28_000);
+        assert_eq!(ms(TimeBudget::lwa_deadline(deadline)), 27_000);
+        assert_eq!(ms(TimeBudget::credentials_by(deadline)), 26_750);
     }
 }

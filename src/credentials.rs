@@ -82,22 +82,34 @@ impl RefreshTokenOrigin {
     /// The secret's JSON with the refresh token replaced by `new` under every
     /// key that held it; every other field kept byte for byte (numbers too).
     pub fn rotated_document(&self, new: &RefreshToken) -> SecretString {
-        use serde_json::value::RawValue;
-        let text = strip_bom(self.document.expose_secret());
-        let mut map: std::collections::BTreeMap<String, Box<RawValue>> =
-            serde_json::from_str(text).unwrap_or_default();
-        let value =
-            serde_json::value::to_raw_value(new.expose_secret()).expect("a string serializes");
-        for key in &self.keys {
-            map.insert(key.clone(), value.clone());
-        }
-        SecretString::from(serde_json::to_string(&map).expect("raw values serialize"))
+        rotated(self.document.expose_secret(), &self.keys, new)
     }
+
+    /// The refresh token as read (under the first of [`Self::keys`]).
+    pub fn sent_refresh_token(&self) -> Option<String> {
+        let text = strip_bom(self.document.expose_secret());
+        let map: serde_json::Map<String, Value> = serde_json::from_str(text).ok()?;
+        map.get(self.keys.first()?)?.as_str().map(str::to_owned)
+    }
+}
+
+/// `document` with `new` under every key of `keys`; every other field kept
+/// byte for byte (numbers too).
+pub(crate) fn rotated(document: &str, keys: &[String], new: &RefreshToken) -> SecretString {
+    use serde_json::value::RawValue;
+    let text = strip_bom(document);
+    let mut map: std::collections::BTreeMap<String, Box<RawValue>> =
+        serde_json::from_str(text).unwrap_or_default();
+    let value = serde_json::value::to_raw_value(new.expose_secret()).expect("a string serializes");
+    for key in keys {
+        map.insert(key.clone(), value.clone());
+    }
+    SecretString::from(serde_json::to_string(&map).expect("raw values serialize"))
 }
 
 /// The text without surrounding whitespace and a leading byte-order mark
 /// (some editors add one).
-fn strip_bom(text: &str) -> &str {
+pub(crate) fn strip_bom(text: &str) -> &str {
     text.trim().trim_start_matches('\u{feff}').trim()
 }
 

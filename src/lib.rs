@@ -15,6 +15,7 @@
 
 pub mod authorization;
 pub mod aws;
+pub mod bounded;
 pub mod budget;
 pub mod config;
 pub mod credentials;
@@ -25,8 +26,10 @@ pub mod lwa;
 pub mod onboarding;
 pub mod ports;
 pub mod profile;
+pub mod quote_check;
 pub mod reader;
 pub mod refresh;
+pub mod rotated_refresh_token;
 pub mod runtime;
 pub mod secret;
 pub mod telemetry;

@@ -6,6 +6,7 @@
 //! otherwise it reads the parameter again. It never returns a token below
 //! the floor.
 
+use crate::bounded::within;
 use crate::ports::{system_clock, SharedClock, TokenLoadError, TokenRead};
 use crate::token::{rfc3339, StoredToken};
 use serde::Serialize;
@@ -13,6 +14,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 use time::OffsetDateTime;
+use tokio::time::Instant;
 
 /// The token as handed to callers. This is the one response that carries an
 /// access token.
@@ -103,8 +105,19 @@ impl<S: TokenRead> Reader<S> {
     }
 
     /// The token of `parameter` now, from memory when fresh enough, else
-    /// from SSM.
+    /// from SSM (however long that takes).
     pub async fn get(&self, parameter: &str) -> Result<Served, ReadError> {
+        self.read(parameter, None).await
+    }
+
+    /// [`Reader::get`], with the SSM read stopped at `until` (the Lambda
+    /// deadline less the answer margin): a stalled read becomes
+    /// [`ReadError::Upstream`] in time.
+    pub async fn get_before(&self, parameter: &str, until: Instant) -> Result<Served, ReadError> {
+        self.read(parameter, Some(until)).await
+    }
+
+    async fn read(&self, parameter: &str, until: Option<Instant>) -> Result<Served, ReadError> {
         let now = self.clock.now();
         {
             let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
@@ -119,7 +132,17 @@ impl<S: TokenRead> Reader<S> {
                 }
             }
         }
-        let token = match self.store.load(parameter).await {
+        let loaded = match until {
+            None => self.store.load(parameter).await,
+            Some(until) => within(&*self.clock, until, self.store.load(parameter))
+                .await
+                .unwrap_or_else(|late| {
+                    Err(TokenLoadError::Unavailable(
+                        late.describe("GetParameter", false),
+                    ))
+                }),
+        };
+        let token = match loaded {
             Ok(Some(token)) => token,
             Ok(None) => {
                 return Err(ReadError::Unavailable(format!(
@@ -349,5 +372,30 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn a_stalled_read_ends_in_time_as_an_aws_failure() {
+        use crate::ports::Clock;
+        struct Stalled;
+        impl TokenRead for Stalled {
+            async fn load(&self, _: &str) -> Result<Option<StoredToken>, TokenLoadError> {
+                std::future::pending().await
+            }
+        }
+        let clock = Arc::new(ManualClock::new(T0));
+        let r = Reader::new(Stalled, secs(60), secs(300)).with_clock(clock.clone());
+        let until = clock.instant() + Duration::from_millis(1500);
+        let result = tokio::time::timeout(secs(5), r.get_before("/p", until))
+            .await
+            .expect("must end by `until`, not hang");
+        let Err(ReadError::Upstream(detail)) = result else {
+            panic!("expected an AWS failure")
+        };
+        assert!(
+            detail.contains("GetParameter did not finish within the 1500 ms"),
+            "{detail}"
+        );
+        assert_eq!(clock.elapsed(), Duration::from_millis(1500));
     }
 }

@@ -11,13 +11,15 @@
 //! [`crate::authorization`] around the token request.
 
 use crate::authorization::Loss;
+use crate::bounded::within;
 use crate::budget::TimeBudget;
 use crate::credentials::{Credentials, Grant};
 use crate::error::ServiceError;
 use crate::lwa::{ExchangeStats, LwaError};
 use crate::ports::{
-    system_clock, CredentialsLoadError, CredentialsRead, CredentialsWrite, SharedClock,
-    SharedEvents, TokenEndpoint, TokenLoadError, TokenRead, TokenWrite,
+    system_clock, CredentialsLoadError, CredentialsRead, CredentialsSaveError, CredentialsWrite,
+    SharedClock, SharedEvents, TokenEndpoint, TokenLoadError, TokenRead, TokenSaveError,
+    TokenWrite,
 };
 use crate::profile::Profile;
 use crate::token::{rfc3339, StoredToken};
@@ -147,12 +149,20 @@ where
     }
 
     /// Refreshes `profile` if needed (or when `force`), finishing before
-    /// `deadline`. The stored token is read even when forced: a lost
-    /// authorization it records limits the token requests (`force` does not
-    /// override that).
+    /// `deadline`: every step is bounded by the time left (see
+    /// [`crate::budget`]), and one that cannot finish is not started. The
+    /// stored token is read even when forced: a lost authorization it records
+    /// limits the token requests (`force` does not override that).
     pub async fn refresh(&self, profile: &Profile, force: bool, deadline: Instant) -> RefreshRun {
         let started = self.clock.instant();
-        let loaded = self.store.load(&profile.parameter_name).await;
+        let by = TimeBudget::answer_by(deadline);
+        let loaded = within(&*self.clock, by, self.store.load(&profile.parameter_name))
+            .await
+            .unwrap_or_else(|late| {
+                Err(TokenLoadError::Unavailable(
+                    late.describe("GetParameter", false),
+                ))
+            });
         let aws_latency = self.clock.instant().saturating_duration_since(started);
         let mut run = self
             .refresh_with(profile, loaded, force, self.margin, deadline)
@@ -215,10 +225,18 @@ where
     async fn load_credentials(
         &self,
         secret_id: &str,
+        deadline: Instant,
         stats: &mut ExchangeStats,
     ) -> Result<Credentials, ServiceError> {
         let started = self.clock.instant();
-        let loaded = self.credentials.load(secret_id).await;
+        let by = TimeBudget::credentials_by(deadline);
+        let loaded = within(&*self.clock, by, self.credentials.load(secret_id))
+            .await
+            .unwrap_or_else(|late| {
+                Err(CredentialsLoadError::Unavailable(
+                    late.describe("GetSecretValue", false),
+                ))
+            });
         stats.aws_latency += self.clock.instant().saturating_duration_since(started);
         loaded.map_err(|e| match e {
             CredentialsLoadError::Invalid(e) => ServiceError::CredentialsInvalid(e),
@@ -236,7 +254,25 @@ where
         stats: &mut ExchangeStats,
     ) -> Result<RefreshReport, ServiceError> {
         let lwa_deadline = TimeBudget::lwa_deadline(deadline);
-        let mut credentials = self.load_credentials(&profile.secret_id, stats).await?;
+        // No time for the secret read, a token request and the writes: do
+        // not start (the fleet defers the profile).
+        let left = deadline.saturating_duration_since(self.clock.instant());
+        if self.clock.instant() >= TimeBudget::credentials_by(deadline) {
+            return Err(ServiceError::Lwa {
+                secret_id: profile.secret_id.clone(),
+                error: LwaError::NotStarted {
+                    reason: format!(
+                        "{} ms were left; a refresh needs the secret read, a token request and {} s for the writes",
+                        left.as_millis(),
+                        crate::budget::WRITE_RESERVE.as_secs()
+                    ),
+                },
+                after_reread: false,
+            });
+        }
+        let mut credentials = self
+            .load_credentials(&profile.secret_id, deadline, stats)
+            .await?;
         let mut after_reread = false;
         let mut answer = self
             .endpoint
@@ -247,7 +283,9 @@ where
                 secret_id = %profile.secret_id,
                 "LWA answered invalid_client; reading the secret again once in case the client secret was rotated"
             );
-            credentials = self.load_credentials(&profile.secret_id, stats).await?;
+            credentials = self
+                .load_credentials(&profile.secret_id, deadline, stats)
+                .await?;
             after_reread = true;
             answer = self
                 .endpoint
@@ -269,7 +307,18 @@ where
         ) {
             if sent != returned {
                 let started = self.clock.instant();
-                let saved = self.credentials.save_refresh_token(origin, returned).await;
+                let by = TimeBudget::refresh_token_save_by(deadline);
+                let saved = within(
+                    &*self.clock,
+                    by,
+                    self.credentials.save_refresh_token(origin, returned),
+                )
+                .await
+                .unwrap_or_else(|late| {
+                    Err(CredentialsSaveError {
+                        detail: late.describe("PutSecretValue", true),
+                    })
+                });
                 stats.aws_latency += self.clock.instant().saturating_duration_since(started);
                 match saved {
                     Ok(()) => {
@@ -292,7 +341,14 @@ where
             answer.expires_in,
         );
         let started = self.clock.instant();
-        let saved = self.store.save(&profile.parameter_name, &token).await;
+        let by = TimeBudget::answer_by(deadline);
+        let saved = within(
+            &*self.clock,
+            by,
+            self.store.save(&profile.parameter_name, &token),
+        )
+        .await
+        .unwrap_or_else(|late| Err(TokenSaveError::Failed(late.describe("PutParameter", true))));
         stats.aws_latency += self.clock.instant().saturating_duration_since(started);
         match (saved, not_persisted) {
             (Ok(()), None) => {}
@@ -652,5 +708,139 @@ mod tests {
         // The report is as of the answer: issued at T0 (the fake's request
         // time), 700 ms later, 3599 whole seconds left.
         assert_eq!(run.result.unwrap().expires_in, 3599);
+    }
+
+    /// Runs with `deadline_s` left; a guard (real time) turns a hang into a
+    /// failure instead of a stuck test.
+    async fn run_within(w: &World, force: bool, deadline_s: u64) -> (RefreshRun, Duration) {
+        let start = w.clock.instant();
+        let deadline = start + Duration::from_secs(deadline_s);
+        let run = tokio::time::timeout(
+            Duration::from_secs(5),
+            w.refresher().refresh(&profile(), force, deadline),
+        )
+        .await
+        .expect("the refresh must end by the deadline, not hang");
+        let used = w.clock.instant() - start;
+        assert!(
+            used <= Duration::from_secs(deadline_s) - crate::budget::ANSWER_MARGIN,
+            "answered {used:?} into a {deadline_s} s deadline"
+        );
+        (run, used)
+    }
+
+    #[tokio::test]
+    async fn a_stalled_secret_read_ends_in_time_as_credentials_unavailable() {
+        let w = World::new(&[DOC]);
+        w.store.put(PARAMETER, stored(100));
+        w.secrets.stall_reads.set(true);
+        let (run, used) = run_within(&w, false, 10).await;
+        let e = run.result.unwrap_err();
+        assert_eq!(e.error_type(), "CredentialsUnavailable");
+        let text = e.to_string();
+        assert!(text.contains("GetSecretValue did not finish"), "{text}");
+        assert!(
+            text.contains("Lambda deadline") && text.contains("timeout"),
+            "{text}"
+        );
+        // Stopped when a token request could no longer fit after it.
+        assert_eq!(
+            used,
+            Duration::from_millis(10_000 - 3_000 - 250),
+            "MIN_ATTEMPT"
+        );
+        assert_eq!(w.lwa.requests(), 0);
+        assert!(w.journal.writes().is_empty());
+        assert_eq!(w.stored(), Some(stored(100)));
+    }
+
+    #[tokio::test]
+    async fn a_stalled_stored_token_read_ends_in_time() {
+        let w = World::new(&[DOC]);
+        w.store.stall_loads.set(true);
+        let (run, _) = run_within(&w, false, 10).await;
+        let e = run.result.unwrap_err();
+        assert_eq!(e.error_type(), "LwaUnavailable");
+        assert!(
+            e.to_string().contains("Raise the function's timeout"),
+            "{e}"
+        );
+        assert!(
+            matches!(&run.reason, Some(Reason::Unreadable(why)) if why.contains("GetParameter did not finish")),
+            "{:?}",
+            run.reason
+        );
+        assert!(w.journal.writes().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_stalled_token_write_ends_in_time_as_store_failed() {
+        let w = World::new(&[DOC]);
+        w.store.stall_saves.set(true);
+        let (run, _) = run_within(&w, true, 10).await;
+        let e = run.result.unwrap_err();
+        assert_eq!(e.error_type(), "StoreFailed");
+        let text = e.to_string();
+        assert!(text.contains("PutParameter did not finish"), "{text}");
+        assert!(text.contains("may or may not"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_stalled_refresh_token_save_leaves_time_to_store_the_access_token() {
+        let w = World::new(&[DOC]);
+        w.lwa.rotate_refresh_tokens.set(true);
+        w.secrets.stall_saves.set(true);
+        let (run, used) = run_within(&w, true, 10).await;
+        let e = run.result.unwrap_err();
+        assert_eq!(e.error_type(), "RefreshTokenNotPersisted");
+        assert!(
+            e.to_string().contains("PutSecretValue did not finish"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("was stored in"), "{e}");
+        assert_eq!(
+            w.stored().unwrap().access_token.expose_secret(),
+            "Atza|fake-1"
+        );
+        assert_eq!(used, Duration::from_millis(10_000 - 500 - 1_500));
+    }
+
+    #[tokio::test]
+    async fn no_refresh_is_started_without_time_for_it() {
+        let w = World::new(&[DOC]);
+        w.store.put(PARAMETER, stored(100));
+        let (run, used) = run_within(&w, false, 3).await;
+        let e = run.result.unwrap_err();
+        assert_eq!(e.error_type(), "LwaUnavailable");
+        let text = e.to_string();
+        assert!(text.contains("no token request was made"), "{text}");
+        assert!(text.contains("Raise the function's timeout"), "{text}");
+        assert_eq!(used, Duration::ZERO);
+        assert_eq!(w.journal.count(|c| matches!(c, Call::SecretRead(_))), 0);
+        assert_eq!(w.stored(), Some(stored(100)));
+    }
+
+    #[tokio::test]
+    async fn the_rotated_refresh_token_write_keeps_an_edit_made_meanwhile() {
+        // The operator puts a new client secret into the secret while the
+        // run is under way: the second read (just before the write) sees it.
+        let edited = DOC.replace("S1", "S2");
+        let w = World::new(&[DOC, &edited]);
+        w.lwa.rotate_refresh_tokens.set(true);
+        w.refresher()
+            .refresh(
+                &profile(),
+                true,
+                w.clock.instant() + Duration::from_secs(30),
+            )
+            .await
+            .result
+            .unwrap();
+        let saved = w.secrets.current(SECRET).unwrap();
+        assert!(
+            saved.contains("\"client_secret\":\"S2\""),
+            "reverted: {saved}"
+        );
+        assert!(saved.contains("Atzr|fake-rotated-1"), "{saved}");
     }
 }

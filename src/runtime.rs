@@ -6,14 +6,17 @@
 use crate::aws::{EventBridgePublisher, LazySdkConfig, SecretsManagerSource, SsmTokenStore};
 use crate::config::{ConfigError, ReaderConfig, RefresherConfig, RefresherTarget};
 use crate::error::ErrorType;
+use crate::error::ServiceError;
 use crate::fleet::Fleet;
-use crate::handler::{deadline_instant, handle_fleet, handle_reader, handle_refresher};
+use crate::handler::decode_event;
+use crate::handler::{deadline_instant, handle_fleet, handle_reader_before, handle_refresher};
 use crate::lwa::LwaClient;
 use crate::ports::SystemClock;
 use crate::profile::Profile;
 use crate::reader::Reader;
 use crate::refresh::Refresher;
 use lambda_runtime::{service_fn, LambdaEvent};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 /// Runs `token-refresher` until the runtime stops it.
@@ -38,6 +41,7 @@ pub async fn run_refresher() -> Result<(), lambda_runtime::Error> {
         config.event_bus.clone(),
     ));
     let store = SsmTokenStore::new(sdk, config.kms_key_id.clone());
+    sequential_runtime();
     match config.target.clone() {
         RefresherTarget::Single {
             secret_id,
@@ -51,10 +55,13 @@ pub async fn run_refresher() -> Result<(), lambda_runtime::Error> {
                 parameter_name,
             };
             let (refresher, profile) = (&refresher, &profile);
-            lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-                let deadline = deadline_instant(event.context.deadline(), &SystemClock);
-                handle_refresher(refresher, profile, &event.payload, deadline).await
-            }))
+            lambda_runtime::run(service_fn(
+                move |event: LambdaEvent<Box<RawValue>>| async move {
+                    let deadline = deadline_instant(event.context.deadline(), &SystemClock);
+                    let payload = payload(&event)?;
+                    handle_refresher(refresher, profile, &payload, deadline).await
+                },
+            ))
             .await
         }
         RefresherTarget::Fleet(settings) => {
@@ -72,10 +79,13 @@ pub async fn run_refresher() -> Result<(), lambda_runtime::Error> {
             let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME")
                 .unwrap_or_else(|_| "token-refresher".into());
             let (fleet, function) = (&fleet, function.as_str());
-            lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-                let deadline = deadline_instant(event.context.deadline(), &SystemClock);
-                handle_fleet(fleet, function, &event.payload, deadline).await
-            }))
+            lambda_runtime::run(service_fn(
+                move |event: LambdaEvent<Box<RawValue>>| async move {
+                    let deadline = deadline_instant(event.context.deadline(), &SystemClock);
+                    let payload = payload(&event)?;
+                    handle_fleet(fleet, function, &payload, deadline).await
+                },
+            ))
             .await
         }
     }
@@ -94,10 +104,42 @@ pub async fn run_reader() -> Result<(), lambda_runtime::Error> {
         config.min_validity,
     );
     let (reader, target) = (&reader, &config.target);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handle_reader(reader, target, event.payload).await
-    }))
+    sequential_runtime();
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<Box<RawValue>>| async move {
+            let deadline = deadline_instant(event.context.deadline(), &SystemClock);
+            let payload = payload(&event)?;
+            // Boxed: the nested futures are otherwise too deep for the
+            // compiler's layout query (recursion limit).
+            Box::pin(handle_reader_before(reader, target, payload, deadline)).await
+        },
+    ))
     .await
+}
+
+/// The invocation's payload as JSON, or `InvalidEvent` (logged here, once:
+/// the runtime's own error line is filtered out, see [`crate::telemetry`]).
+fn payload(event: &LambdaEvent<Box<RawValue>>) -> Result<Value, ServiceError> {
+    decode_event(&event.payload).inspect_err(|e| {
+        tracing::error!(error_type = %e.error_type(), error = %e, "invalid event");
+    })
+}
+
+/// Both functions handle one invocation at a time per process, by design
+/// (the refresher runs with reserved concurrency 1). Lambda may set
+/// `AWS_LAMBDA_MAX_CONCURRENCY`, on which the runtime warns at every cold
+/// start that its concurrent mode is not built in; the variable has no
+/// other effect on a sequential runtime, so it is removed before the runtime
+/// starts (no other thread is running yet: the runtime is single-threaded
+/// and the SDK loads on first use).
+fn sequential_runtime() {
+    if let Ok(value) = std::env::var("AWS_LAMBDA_MAX_CONCURRENCY") {
+        std::env::remove_var("AWS_LAMBDA_MAX_CONCURRENCY");
+        tracing::debug!(
+            max_concurrency = %value,
+            "AWS_LAMBDA_MAX_CONCURRENCY is set; this function handles one invocation at a time per process"
+        );
+    }
 }
 
 /// Logs the one line, reports it to the Runtime API as an init error

@@ -44,7 +44,12 @@ where
         .with_default(others)
         .with_target("lwa_token_service", level)
         .with_target("token_refresher", level)
-        .with_target("token_reader", level);
+        .with_target("token_reader", level)
+        // The runtime logs every handler error again (`{error:?}`) at ERROR;
+        // the handlers log each failure once, with its errorType. (Handler
+        // panics abort the process in release builds, with the panic
+        // message on stderr.)
+        .with_target("lambda_runtime::layers::panic", LevelFilter::OFF);
     let layer = tracing_subscriber::fmt::layer()
         .with_target(false)
         .without_time()

@@ -205,9 +205,9 @@ impl StoredToken {
                 .and_then(|t| t.checked_to_offset(time::UtcOffset::UTC))
                 .filter(|t| (2000..=9000).contains(&t.year()))
                 .ok_or_else(|| {
+                    // Named, never quoted: a misplaced token would be echoed.
                     format!(
-                        "{field} `{}` is not an RFC 3339 time between the years 2000 and 9000 such as 2026-11-30T12:32:48Z",
-                        v.escape_default()
+                        "{field} is not an RFC 3339 time between the years 2000 and 9000 such as 2026-11-30T12:32:48Z"
                     )
                 })
         };
@@ -278,6 +278,9 @@ mod tests {
             r#"{"access_token":"Atza|MARKER","token_type":"bearer","expires_at":"3026-11-30T12:32:48Z","issued_at":"2026-11-30T11:32:48Z"}"#,
             r#"{"access_token":"Atza|MA
 RKER","token_type":"bearer","expires_at":"2026-11-30T12:32:48Z","issued_at":"2026-11-30T11:32:48Z"}"#,
+            // A token where a time belongs: named, never echoed.
+            r#"{"access_token":"Atza|MARKER","token_type":"bearer","expires_at":"Atza|MARKER","issued_at":"2026-11-30T11:32:48Z"}"#,
+            r#"{"access_token":"Atza|MARKER","token_type":"bearer","expires_at":"2026-11-30T12:32:48Z","issued_at":"Atza|MARKER"}"#,
         ] {
             let e = StoredToken::from_parameter_value(bad).unwrap_err();
             assert!(!e.contains("MARKER"), "{e}");

@@ -1045,9 +1045,9 @@ async fn retry_after_as_an_http_date_is_honoured() {
         "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT",
     )
     .unwrap();
-    // 4 s ahead: the forced run reads the stored token first (a lost
-    // authorization limits forced runs too), and the date has whole seconds.
-    let when = (time::OffsetDateTime::now_utc() + time::Duration::seconds(4))
+    // 5 s ahead (whole seconds: 4 to 5): the 429 may come a few seconds
+    // later on a loaded machine and still ask for a wait of 1.5 s or more.
+    let when = (time::OffsetDateTime::now_utc() + time::Duration::seconds(5))
         .format(&fmt)
         .unwrap();
     world

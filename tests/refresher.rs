@@ -801,3 +801,57 @@ async fn a_revoked_seller_is_published_once_and_restored_by_a_new_refresh_token(
     let all: Vec<&str> = said.iter().chain(&shown).map(String::as_str).collect();
     assert_no_leaks(&all);
 }
+
+#[tokio::test]
+async fn the_rotated_refresh_token_write_keeps_an_edit_made_meanwhile() {
+    use lwa_token_service::aws::SecretsManagerSource;
+    use lwa_token_service::ports::{CredentialsRead, CredentialsWrite};
+    use lwa_token_service::secret::RefreshToken;
+    let world = World::new("rotation-edit").await;
+    let doc = json!({"client_id": CLIENT_ID, "client_secret": world.client_secret,
+                     "refresh_token": world.refresh_token});
+    world.create_secret(&doc.to_string()).await;
+    let source = SecretsManagerSource::new(world.sdk.clone());
+    let credentials = source.load(&world.secret_id).await.unwrap();
+    // While the run waits on LWA, an operator installs a new client secret.
+    let edited = json!({"client_id": CLIENT_ID, "client_secret": "edited-client-secret",
+                        "refresh_token": world.refresh_token, "note": "rotated by hand"});
+    world
+        .secrets
+        .put_secret_value()
+        .secret_id(&world.secret_id)
+        .secret_string(edited.to_string())
+        .send()
+        .await
+        .unwrap();
+    let origin = credentials.refresh_token_origin.as_ref().unwrap();
+    source
+        .save_refresh_token(origin, &RefreshToken::new("Atzr|rotated"))
+        .await
+        .unwrap();
+    let saved: Value = serde_json::from_str(&world.secret_string().await).unwrap();
+    assert_eq!(
+        saved,
+        json!({"client_id": CLIENT_ID, "client_secret": "edited-client-secret",
+               "refresh_token": "Atzr|rotated", "note": "rotated by hand"}),
+        "only the refresh token changed"
+    );
+
+    // A refresh token replaced meanwhile (a re-authorization) is kept.
+    let reauthorized = json!({"client_id": CLIENT_ID, "client_secret": "edited-client-secret",
+                              "refresh_token": "Atzr|reauthorized"});
+    world
+        .secrets
+        .put_secret_value()
+        .secret_id(&world.secret_id)
+        .secret_string(reauthorized.to_string())
+        .send()
+        .await
+        .unwrap();
+    source
+        .save_refresh_token(origin, &RefreshToken::new("Atzr|rotated-2"))
+        .await
+        .unwrap();
+    let saved: Value = serde_json::from_str(&world.secret_string().await).unwrap();
+    assert_eq!(saved, reauthorized);
+}

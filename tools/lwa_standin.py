@@ -30,8 +30,10 @@ Control API (JSON in and out, no auth):
     GET    /_control/<ns>                current state (clients incl. rotated tokens, queue)
     DELETE /_control/<ns>                forget the namespace
     POST   /_control/<ns>/script         {"responses": [...]} appended to the FIFO queue
+    DELETE /_control/<ns>/script         drop what is left of the queue -> {"cleared": n}
     POST   /_control/<ns>/revoke         {"refresh_token": "..."}
     GET    /_control/<ns>/requests       -> {"requests": [...]}
+    GET    /_control/<ns>/issued         -> {"issued": {sha256_hex(access_token): {"at", "expires_in"}}}
     DELETE /_control/<ns>/requests       clear the request log
 
 Script entries (each token request pops the first; an empty queue means normal):
@@ -50,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import hashlib
 import json
 import os
 import re
@@ -194,6 +197,17 @@ class Namespace:
         self.script = _validate_script(doc.get("script"))
         self.requests = []
         self.seq = 0
+        # SHA-256 (hex) of every access token issued -> {"at": unix time the
+        # request arrived, "expires_in": n}: the fault-injection suite checks
+        # stored tokens against it without this server keeping the tokens.
+        self.issued = {}
+
+    def issue(self, access_token, arrived):
+        """Records an access token as issued to a request that arrived at
+        `arrived` (Unix time), by its hash; returns it."""
+        digest = hashlib.sha256(access_token.encode()).hexdigest()
+        self.issued[digest] = {"at": arrived, "expires_in": self.expires_in}
+        return access_token
 
     def find_client(self, client_id, client_secret):
         for c in self.clients:
@@ -372,6 +386,7 @@ class Handler(BaseHTTPRequestHandler):
     def _token_endpoint(self, ns_name, body):
         if self.command != "POST":
             return self._json(405, {"error": "method_not_allowed"}, {"Allow": "POST"})
+        self.arrived = time.time()
         body_text = body.decode("utf-8", errors="replace")
         content_type = self.headers.get("Content-Type")
         form = _parse_form(body_text, content_type)
@@ -453,7 +468,7 @@ class Handler(BaseHTTPRequestHandler):
                     client.refresh_tokens.append(rt)  # the old one stays valid too
                     client.refresh_token_set.add(rt)
                 return 200, {
-                    "access_token": _token("Atza|"),
+                    "access_token": ns.issue(_token("Atza|"), self.arrived),
                     "refresh_token": rt,
                     "token_type": "bearer",
                     "expires_in": ns.expires_in,
@@ -461,7 +476,7 @@ class Handler(BaseHTTPRequestHandler):
             scopes = (form.get("scope") or "").split()
             if not scopes or any(s not in client.scopes for s in scopes):
                 return err(ERR_INVALID_SCOPE)
-            return 200, {"access_token": _token("Atza|"), "token_type": "bearer", "expires_in": ns.expires_in}
+            return 200, {"access_token": ns.issue(_token("Atza|"), self.arrived), "token_type": "bearer", "expires_in": ns.expires_in}
 
     def _hang(self):
         """Never answer: wait until the client closes the connection (or 300 s)."""
@@ -536,9 +551,14 @@ class Handler(BaseHTTPRequestHandler):
                         existed = state.namespaces.pop(name, None) is not None
                     return self._json(200, {"ok": True, "existed": existed})
                 return self._json(405, {"error": "method_not_allowed"}, {"Allow": "GET, PUT, DELETE"})
+            if sub == "script" and method == "DELETE":
+                with state.lock:
+                    ns = state.get(name)
+                    left, ns.script = len(ns.script), []
+                return self._json(200, {"ok": True, "cleared": left})
             if sub == "script":
                 if method != "POST":
-                    return self._json(405, {"error": "method_not_allowed"}, {"Allow": "POST"})
+                    return self._json(405, {"error": "method_not_allowed"}, {"Allow": "POST, DELETE"})
                 doc = self._read_json(body)
                 entries = _validate_script(doc.get("responses", []))
                 with state.lock:
@@ -559,6 +579,12 @@ class Handler(BaseHTTPRequestHandler):
                             c.revoked.add(rt)
                             n += 1
                 return self._json(200, {"ok": True, "revoked": n})
+            if sub == "issued":
+                if method in ("GET", "HEAD"):
+                    with state.lock:
+                        issued = copy.deepcopy(state.get(name).issued)
+                    return self._json(200, {"issued": issued})
+                return self._json(405, {"error": "method_not_allowed"}, {"Allow": "GET"})
             if sub == "requests":
                 if method in ("GET", "HEAD"):
                     with state.lock:

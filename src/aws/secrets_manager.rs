@@ -7,6 +7,7 @@ use super::sdk::LazySdkConfig;
 use super::sdk_error::{describe_sdk_error, AwsFailure};
 use crate::credentials::{binary_secret_error, RefreshTokenOrigin, SecretDocument};
 use crate::ports::{CredentialsLoadError, CredentialsRead, CredentialsSaveError, CredentialsWrite};
+use crate::rotated_refresh_token::{rewrite_current, RefreshTokenRewrite};
 use crate::secret::RefreshToken;
 use secrecy::ExposeSecret;
 use std::sync::Arc;
@@ -80,14 +81,48 @@ impl CredentialsRead for SecretsManagerSource {
 }
 
 impl CredentialsWrite for SecretsManagerSource {
+    /// Reads the secret again just before writing and changes only the
+    /// refresh token in its current value (see
+    /// [`crate::rotated_refresh_token`]): an edit made since the run read it
+    /// is kept.
     async fn save_refresh_token(
         &self,
         origin: &RefreshTokenOrigin,
         new: &RefreshToken,
     ) -> Result<(), CredentialsSaveError> {
-        let document = origin.rotated_document(new);
-        self.client()
+        let client = self.client().await;
+        let current = client
+            .get_secret_value()
+            .secret_id(&origin.secret_id)
+            .send()
             .await
+            .map_err(|e| CredentialsSaveError {
+                detail: format!(
+                    "GetSecretValue (read again before writing): {}",
+                    describe_sdk_error(&e).detail
+                ),
+            })?;
+        let not_written = |why: &str| CredentialsSaveError {
+            detail: format!("{why}; the new refresh token was not written"),
+        };
+        let Some(text) = current.secret_string() else {
+            return Err(not_written("the secret has no string value now"));
+        };
+        let document = match rewrite_current(origin, text, new) {
+            RefreshTokenRewrite::Document(document) => document,
+            RefreshTokenRewrite::NotAnObject => {
+                return Err(not_written("the secret's value is no longer a JSON object"))
+            }
+            RefreshTokenRewrite::TokenChangedMeanwhile => {
+                tracing::warn!(
+                    secret_id = %origin.secret_id,
+                    "the secret's refresh token was replaced since this run read it (a re-authorization?); \
+                     kept it, the rotated one LWA returned was not written"
+                );
+                return Ok(());
+            }
+        };
+        client
             .put_secret_value()
             .secret_id(&origin.secret_id)
             .secret_string(document.expose_secret())

@@ -21,6 +21,7 @@ pub(super) const VARIABLES: &[&str] = &[
     "SSM_WRITE_TPS",
     "REFRESH_SPREAD_SECONDS",
     "EVENT_BUS_NAME",
+    "LWA_TOKEN_URL_ALLOW_ANY_HOST",
 ];
 
 /// Marks a variable whose value is not UTF-8.

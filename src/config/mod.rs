@@ -102,6 +102,44 @@ mod tests {
         ] {
             refresher(&[("LWA_TOKEN_URL", Some(ok))]).unwrap_or_else(|e| panic!("{ok}: {e}"));
         }
+        // Only LWA hosts, unless another host is explicitly allowed.
+        for other in [
+            "https://collector.example.com/auth/o2/token",
+            "https://api.amazon.com.example.net/auth/o2/token",
+            "https://amazon.com/auth/o2/token",
+        ] {
+            let e = refresher(&[("LWA_TOKEN_URL", Some(other))]).unwrap_err();
+            assert_eq!(e.variable, "LWA_TOKEN_URL");
+            let text = e.to_string();
+            assert!(text.contains("not an LWA host"), "{text}");
+            assert!(text.contains("LWA_TOKEN_URL_ALLOW_ANY_HOST=true"), "{text}");
+            let c = refresher(&[
+                ("LWA_TOKEN_URL", Some(other)),
+                ("LWA_TOKEN_URL_ALLOW_ANY_HOST", Some("true")),
+            ])
+            .unwrap();
+            assert_eq!(c.token_url.as_str(), other);
+        }
+        for host in ["api.amazon.com", "api.amazon.co.jp", "API.Amazon.co.uk"] {
+            refresher(&[(
+                "LWA_TOKEN_URL",
+                Some(&format!("https://{host}/auth/o2/token")),
+            )])
+            .unwrap_or_else(|e| panic!("{host}: {e}"));
+        }
+        // The opt-out never allows plain http to a remote host, nor an SP-API host.
+        for refused in [
+            "http://collector.example.com/auth/o2/token",
+            "https://sellingpartnerapi-eu.amazon.com/auth/o2/token",
+        ] {
+            assert!(refresher(&[
+                ("LWA_TOKEN_URL", Some(refused)),
+                ("LWA_TOKEN_URL_ALLOW_ANY_HOST", Some("true")),
+            ])
+            .is_err());
+        }
+        let e = refresher(&[("LWA_TOKEN_URL_ALLOW_ANY_HOST", Some("yes"))]).unwrap_err();
+        assert_eq!(e.variable, "LWA_TOKEN_URL_ALLOW_ANY_HOST");
         assert!(refresher(&[("LWA_TOKEN_URL", Some("not a url"))]).is_err());
         assert!(refresher(&[("LWA_TOKEN_URL", Some("ftp://api.amazon.com/x"))]).is_err());
     }
@@ -235,6 +273,32 @@ mod tests {
         let e =
             RefresherConfig::from_lookup(lookup(&[("LWA_SECRET_PREFIX", "spapi/")])).unwrap_err();
         assert_eq!(e.variable, "TOKEN_PARAMETER_PREFIX");
+        // The secret prefix is the IAM fence (secret:<prefix>*): it ends with
+        // a / and is not trivially short.
+        for bad in [
+            "a",
+            "spapi",
+            "ab/",
+            "/spapi/",
+            "spapi//x/",
+            "spapi/*/",
+            "!spapi/",
+        ] {
+            let e = RefresherConfig::from_lookup(lookup(&[
+                ("LWA_SECRET_PREFIX", bad),
+                ("TOKEN_PARAMETER_PREFIX", "/spapi/"),
+            ]))
+            .unwrap_err();
+            assert_eq!(e.variable, "LWA_SECRET_PREFIX", "{bad}");
+            assert!(e.to_string().contains("ending with /"), "{bad}: {e}");
+        }
+        for good in ["lwa/", "spapi/lwa/sellers/", "a.b@c/d-e/"] {
+            RefresherConfig::from_lookup(lookup(&[
+                ("LWA_SECRET_PREFIX", good),
+                ("TOKEN_PARAMETER_PREFIX", "/spapi/"),
+            ]))
+            .unwrap_or_else(|e| panic!("{good}: {e}"));
+        }
         let e = RefresherConfig::from_lookup(lookup(&[
             ("LWA_SECRET_PREFIX", "spapi/"),
             ("TOKEN_PARAMETER_PREFIX", "/spapi/"),

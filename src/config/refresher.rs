@@ -1,9 +1,9 @@
 //! `token-refresher`'s settings: one profile or a fleet, the token
 //! endpoint, the margin and the token request's timeout and attempts.
 
-use super::env::{process_env, Env};
+use super::env::{process_env, shown, Env};
 use super::names::{parameter_name, parameter_prefix};
-use super::token_url::token_url;
+use super::token_url::{allow_any_host, token_url};
 use super::{config_err, ConfigError, DEFAULT_TOKEN_URL};
 use crate::budget::TimeBudget;
 use crate::fleet::FleetSettings;
@@ -99,6 +99,7 @@ impl RefresherConfig {
             env.get("LWA_TOKEN_URL")
                 .as_deref()
                 .unwrap_or(DEFAULT_TOKEN_URL),
+            allow_any_host(env.get("LWA_TOKEN_URL_ALLOW_ANY_HOST").as_deref())?,
         )?;
         let kms_key_id = env.get("TOKEN_KMS_KEY_ID");
         let margin = env.integer("REFRESH_MARGIN_SECONDS", 1800, 0, 3599, |v| {
@@ -144,6 +145,7 @@ fn fleet_config<F: Fn(&str) -> Option<String>>(
         "LWA_SECRET_PREFIX",
         "the secret-name prefix of the fleet's profiles, e.g. spapi/lwa/sellers/ (fleet mode needs it with TOKEN_PARAMETER_PREFIX)",
     )?;
+    check_secret_prefix(&secret_prefix)?;
     let parameter_prefix = parameter_prefix(env)?;
     Ok(FleetSettings {
         secret_prefix,
@@ -153,4 +155,32 @@ fn fleet_config<F: Fn(&str) -> Option<String>>(
         write_tps: env.integer("SSM_WRITE_TPS", 3, 0, 1000, |_| None)? as u32,
         spread: Duration::from_secs(env.integer("REFRESH_SPREAD_SECONDS", 600, 0, 3000, |_| None)?),
     })
+}
+
+/// `LWA_SECRET_PREFIX` (and the template's `FleetSecretPrefix`): segments of
+/// Secrets Manager name characters, ending with `/`, 4 to 256 characters.
+/// Every secret whose name starts with the prefix is read as a profile, and
+/// IAM grants `secret:<prefix>*`: a prefix such as `a` would reach every
+/// secret whose name starts with `a`.
+fn check_secret_prefix(prefix: &str) -> Result<(), ConfigError> {
+    let segment_ok = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_+=.@-".contains(c))
+    };
+    let body = prefix.strip_suffix('/');
+    let ok =
+        (4..=256).contains(&prefix.len()) && body.is_some_and(|b| b.split('/').all(segment_ok));
+    if ok {
+        return Ok(());
+    }
+    Err(config_err(
+        "LWA_SECRET_PREFIX",
+        format!(
+            "`{}` is not a fleet prefix: expected at least 4 characters ending with /, e.g. spapi/lwa/sellers/ \
+             (letters, digits and _ + = . @ -, with / between segments). Every secret whose name starts with it \
+             is read as a profile, and the function's IAM grant covers secret:<prefix>*",
+            shown(prefix)
+        ),
+    ))
 }

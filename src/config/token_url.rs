@@ -6,11 +6,32 @@ use super::{config_err, ConfigError, DEFAULT_TOKEN_URL};
 use reqwest::Url;
 use std::net::IpAddr;
 
-/// `LWA_TOKEN_URL`: `https://`, or `http://` for a loopback host only; never
-/// an SP-API host (a common copy-paste from third-party pages); no
-/// credentials, query or fragment. Messages show the URL without userinfo
-/// or query, so a secret put there is not echoed.
-pub(super) fn token_url(raw: &str) -> Result<Url, ConfigError> {
+/// The hosts of the LWA token endpoint (Login with Amazon's regional
+/// endpoints: North America, Europe, Far East). The SP-API docs name
+/// `https://api.amazon.com/auth/o2/token` for every region.
+pub const LWA_HOSTS: &[&str] = &["api.amazon.com", "api.amazon.co.uk", "api.amazon.co.jp"];
+
+/// `LWA_TOKEN_URL_ALLOW_ANY_HOST`: `true` lets `LWA_TOKEN_URL` name a host
+/// outside [`LWA_HOSTS`]; unset or `false` does not; anything else is an
+/// error.
+pub(super) fn allow_any_host(raw: Option<&str>) -> Result<bool, ConfigError> {
+    match raw.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(config_err(
+            "LWA_TOKEN_URL_ALLOW_ANY_HOST",
+            "expected true or false (true lets LWA_TOKEN_URL name a host that is not an LWA host)",
+        )),
+    }
+}
+
+/// `LWA_TOKEN_URL`: `https://` on an LWA host ([`LWA_HOSTS`]), any other
+/// `https://` host only with `allow_any_host` (the client secret goes
+/// wherever this points), `http://` for a loopback host only (local runs
+/// and tests); never an SP-API host (a common copy-paste from third-party
+/// pages); no credentials, query or fragment. Messages show the URL without
+/// userinfo or query, so a secret put there is not echoed.
+pub(super) fn token_url(raw: &str, allow_any_host: bool) -> Result<Url, ConfigError> {
     const VAR: &str = "LWA_TOKEN_URL";
     let url = Url::parse(raw)
         .map_err(|_| config_err(VAR, format!("is not a URL; expected {DEFAULT_TOKEN_URL}")))?;
@@ -43,7 +64,21 @@ pub(super) fn token_url(raw: &str) -> Result<Url, ConfigError> {
         ));
     }
     match url.scheme() {
-        "https" => {}
+        "https"
+            if allow_any_host
+                || is_loopback(&host)
+                || LWA_HOSTS.contains(&host.trim_end_matches('.')) => {}
+        "https" => {
+            return Err(config_err(
+                VAR,
+                format!(
+                    "`{}` is not an LWA host ({}); the client secret and refresh token are sent to this URL. \
+                     Use {DEFAULT_TOKEN_URL}, or set LWA_TOKEN_URL_ALLOW_ANY_HOST=true if another host is intended",
+                    shown(&safe),
+                    LWA_HOSTS.join(", ")
+                ),
+            ))
+        }
         "http" if is_loopback(&host) => {}
         "http" => {
             return Err(config_err(

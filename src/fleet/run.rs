@@ -9,13 +9,14 @@ use super::settings::FleetSettings;
 use super::spread::effective_margin;
 use super::summary::{FleetSummary, ProfileFailure, ProfileOutcome};
 use crate::authorization::Loss;
+use crate::bounded::within;
 use crate::budget::TimeBudget;
 use crate::error::{ErrorType, ServiceError};
 use crate::lwa::LwaError;
 use crate::ports::{
     system_clock, CredentialsLoadError, CredentialsRead, CredentialsWrite, DiscoveredSecret,
-    SecretDiscovery, SharedClock, SharedEvents, StoredTokens, TokenEndpoint, TokenList, TokenRead,
-    TokenWrite,
+    DiscoveryError, SecretDiscovery, SharedClock, SharedEvents, StoredTokens, TokenEndpoint,
+    TokenList, TokenListError, TokenRead, TokenWrite,
 };
 use crate::profile::{check_profile_name, Profile};
 use crate::refresh::Refresher;
@@ -101,23 +102,38 @@ where
     /// midway, are in the summary.
     pub async fn run(&self, force: bool, deadline: Instant) -> Result<FleetSummary, ServiceError> {
         let settings = &self.settings;
+        // Reads before the refreshes may take until the answer is due; a
+        // refresh starts only with room for it (then deferred otherwise).
+        let answer_by = TimeBudget::answer_by(deadline);
+        let clock = &*self.clock;
         let app = match &settings.app_secret_id {
             Some(id) => Some(
-                self.secrets
-                    .read_document(id)
+                within(clock, answer_by, self.secrets.read_document(id))
                     .await
+                    .unwrap_or_else(|late| {
+                        Err(CredentialsLoadError::Unavailable(
+                            late.describe("GetSecretValue", false),
+                        ))
+                    })
                     .map_err(|e| credentials_error(e, id))?,
             ),
             None => None,
         };
-        let stored = self
-            .store
-            .load_prefix(&settings.parameter_prefix)
-            .await
-            .map_err(|e| ServiceError::StoreFailed {
-                parameter: format!("{}*", settings.parameter_prefix),
-                detail: e.detail,
-            })?;
+        let stored = within(
+            clock,
+            answer_by,
+            self.store.load_prefix(&settings.parameter_prefix),
+        )
+        .await
+        .unwrap_or_else(|late| {
+            Err(TokenListError {
+                detail: late.describe("GetParametersByPath", false),
+            })
+        })
+        .map_err(|e| ServiceError::StoreFailed {
+            parameter: format!("{}*", settings.parameter_prefix),
+            detail: e.detail,
+        })?;
 
         let credentials = FleetCredentials::new(&self.secrets, settings.app_secret_id.clone(), app);
         let gate = GatedEndpoint::new(
@@ -145,10 +161,17 @@ where
         // refresh while later pages are still being listed.
         let (tx, rx) = tokio::sync::mpsc::channel(DISCOVERY_BUFFER);
         let listing = async {
-            let r = self
-                .secrets
-                .discover_into(&settings.secret_prefix, &tx)
-                .await;
+            let r = within(
+                clock,
+                answer_by,
+                self.secrets.discover_into(&settings.secret_prefix, &tx),
+            )
+            .await
+            .unwrap_or_else(|late| {
+                Err(DiscoveryError {
+                    detail: late.describe("ListSecrets / BatchGetSecretValue", false),
+                })
+            });
             drop(tx);
             r
         };
@@ -322,5 +345,116 @@ where
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::Clock;
+    use crate::testing::{FakeLwa, FakeSecrets, FakeStore, Journal, ManualClock};
+    use std::sync::Arc;
+    use time::macros::datetime;
+
+    const APP: &str = r#"{"client_id":"amzn1.application-oa2-client.A","client_secret":"S1"}"#;
+
+    struct World {
+        secrets: FakeSecrets,
+        lwa: FakeLwa,
+        store: FakeStore,
+        clock: Arc<ManualClock>,
+    }
+
+    impl World {
+        fn new() -> Self {
+            let journal = Journal::new();
+            let secrets = FakeSecrets::new(&journal);
+            secrets.put("app", &[APP]);
+            secrets.put("sellers/a", &[r#"{"refresh_token":"Atzr|A"}"#]);
+            World {
+                lwa: FakeLwa::new(&journal, &["S1"]),
+                store: FakeStore::new(&journal),
+                secrets,
+                clock: Arc::new(ManualClock::new(datetime!(2026-11-30 12:00:00 UTC))),
+            }
+        }
+
+        /// One run with 10 s left; a real-time guard turns a hang into a
+        /// failure. Returns the result and the virtual time it took.
+        async fn run(&self) -> (Result<super::super::FleetSummary, ServiceError>, Duration) {
+            let settings = FleetSettings {
+                secret_prefix: "sellers/".into(),
+                parameter_prefix: "/t/".into(),
+                app_secret_id: Some("app".into()),
+                concurrency: 2,
+                write_tps: 0,
+                spread: Duration::ZERO,
+            };
+            let fleet = Fleet::new(
+                &self.secrets,
+                &self.lwa,
+                &self.store,
+                settings,
+                Duration::from_secs(1800),
+                TimeBudget::new(Duration::from_secs(1)),
+            )
+            .with_clock(self.clock.clone());
+            let start = self.clock.instant();
+            let deadline = start + Duration::from_secs(10);
+            let result = tokio::time::timeout(Duration::from_secs(5), fleet.run(true, deadline))
+                .await
+                .expect("the run must end by the deadline, not hang");
+            let used = self.clock.instant() - start;
+            assert!(used <= Duration::from_millis(9_500), "{used:?}");
+            (result, used)
+        }
+    }
+
+    #[tokio::test]
+    async fn stalled_reads_before_the_refreshes_end_in_time() {
+        let w = World::new();
+        w.secrets.stall_reads.set(true);
+        let e = w.run().await.0.unwrap_err();
+        assert_eq!(e.error_type(), ErrorType::CredentialsUnavailable);
+        assert!(
+            e.to_string().contains("GetSecretValue did not finish"),
+            "{e}"
+        );
+
+        let w = World::new();
+        w.store.stall_loads.set(true);
+        let e = w.run().await.0.unwrap_err();
+        assert_eq!(e.error_type(), ErrorType::StoreFailed);
+        assert!(
+            e.to_string().contains("GetParametersByPath did not finish"),
+            "{e}"
+        );
+        assert!(w.store.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_stalled_listing_ends_in_time_and_keeps_what_was_refreshed() {
+        let w = World::new();
+        w.secrets.stall_discovery.set(true);
+        let (summary, _) = w.run().await;
+        let summary = summary.unwrap();
+        assert_eq!(summary.refreshed, 1, "{summary:?}");
+        let failure = summary
+            .failures
+            .iter()
+            .find(|f| f.profile == "discovery")
+            .expect("a discovery failure");
+        assert!(
+            failure
+                .message
+                .contains("ListSecrets / BatchGetSecretValue did not finish"),
+            "{}",
+            failure.message
+        );
+        assert!(
+            failure.message.contains("Lambda deadline"),
+            "{}",
+            failure.message
+        );
     }
 }

@@ -5,7 +5,30 @@
 use super::text::{short_json, short_text};
 use crate::credentials::json_kind;
 use crate::error::ServiceError;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+
+/// The invocation's payload as JSON. The runtime hands it over unparsed
+/// ([`RawValue`]; serde_json checks it without recursing), so a payload
+/// nested deeper than serde_json's limit (128 levels) is `InvalidEvent` with a
+/// short message, not the runtime's own deserialization error (its errorType
+/// a Rust type name, its message a path as long as the nesting).
+pub fn decode_event(raw: &RawValue) -> Result<Value, ServiceError> {
+    serde_json::from_str(raw.get()).map_err(|e| {
+        let what = if e.to_string().starts_with("recursion limit exceeded") {
+            "is nested deeper than 128 levels".to_owned()
+        } else {
+            format!(
+                "cannot be read as JSON (line {} column {})",
+                e.line(),
+                e.column()
+            )
+        };
+        ServiceError::InvalidEvent(format!(
+            "the event {what}; expected a small JSON object such as {{}}"
+        ))
+    })
+}
 
 /// What a refresher event asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,5 +166,21 @@ mod tests {
         assert!(parse_refresher_event(&e).unwrap().force);
         e["action"] = json!("delete");
         assert!(parse_refresher_event(&e).is_err());
+    }
+
+    #[test]
+    fn deep_events_are_invalid_with_a_short_message() {
+        use serde_json::value::RawValue;
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let raw: Box<RawValue> = serde_json::from_str(&deep).expect("RawValue does not recurse");
+        let e = decode_event(&raw).unwrap_err();
+        assert_eq!(e.error_type(), "InvalidEvent");
+        assert!(e.to_string().len() < 200, "{e}");
+        assert!(
+            e.to_string().contains("nested deeper than 128 levels"),
+            "{e}"
+        );
+        let raw: Box<RawValue> = serde_json::from_str(r#"{"action":"refresh"}"#).unwrap();
+        assert_eq!(decode_event(&raw).unwrap()["action"], "refresh");
     }
 }

@@ -9,6 +9,7 @@ use crate::reader::{ReadError, Reader};
 use aws_lambda_events::http::{HeaderMap, HeaderValue};
 use aws_lambda_events::lambda_function_urls::LambdaFunctionUrlResponse;
 use serde_json::{json, Value};
+use tokio::time::Instant;
 
 /// `true` for a function URL request (it has `requestContext.http`).
 pub fn is_function_url_event(event: &Value) -> bool {
@@ -33,11 +34,12 @@ fn query_profile(event: &Value) -> Option<String> {
     })
 }
 
-/// Answers one function URL request.
+/// Answers one function URL request; the SSM read, if any, ends by `until`.
 pub async fn handle_url_request<S: TokenRead>(
     reader: &Reader<S>,
     target: &ReaderTarget,
     event: &Value,
+    until: Option<Instant>,
 ) -> LambdaFunctionUrlResponse {
     let method = event
         .pointer("/requestContext/http/method")
@@ -62,7 +64,11 @@ pub async fn handle_url_request<S: TokenRead>(
             )
         }
     };
-    match reader.get(&parameter).await {
+    let served = match until {
+        Some(until) => reader.get_before(&parameter, until).await,
+        None => reader.get(&parameter).await,
+    };
+    match served {
         Ok(served) => http_response(
             200,
             &serde_json::to_value(served.answer).expect("serializes"),

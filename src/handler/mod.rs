@@ -18,7 +18,7 @@ pub mod refresher;
 pub mod text;
 
 pub use deadline::deadline_instant;
-pub use event::{parse_refresher_event, RefreshCommand};
+pub use event::{decode_event, parse_refresher_event, RefreshCommand};
 pub use fleet::handle_fleet;
-pub use reader::handle_reader;
+pub use reader::{handle_reader, handle_reader_before};
 pub use refresher::handle_refresher;

@@ -5,6 +5,7 @@
 use super::event::{direct_event, DirectEvent};
 use super::function_url::{handle_url_request, is_function_url_event};
 use super::text::short_json;
+use crate::budget::TimeBudget;
 use crate::config::ReaderTarget;
 use crate::error::ServiceError;
 use crate::ports::TokenRead;
@@ -12,6 +13,7 @@ use crate::profile::check_profile_name;
 use crate::reader::{ReadError, Reader, Served};
 use serde_json::Value;
 use std::time::Instant as StdInstant;
+use tokio::time::Instant;
 
 /// A direct invoke's answer, with what the log line says about it.
 struct DirectAnswer {
@@ -21,15 +23,37 @@ struct DirectAnswer {
     body: Value,
 }
 
-/// Handles one reader invocation and logs one line (never the token).
+/// Handles one reader invocation and logs one line (never the token). The
+/// SSM read takes as long as it takes: [`handle_reader_before`] bounds it.
 pub async fn handle_reader<S: TokenRead>(
     reader: &Reader<S>,
     target: &ReaderTarget,
     event: Value,
 ) -> Result<Value, ServiceError> {
+    handle(reader, target, event, None).await
+}
+
+/// [`handle_reader`] answering before the Lambda `deadline`: a stalled SSM
+/// read is stopped in time and answered as an AWS failure (HTTP 502,
+/// errorType `TokenUnavailable`).
+pub async fn handle_reader_before<S: TokenRead>(
+    reader: &Reader<S>,
+    target: &ReaderTarget,
+    event: Value,
+    deadline: Instant,
+) -> Result<Value, ServiceError> {
+    handle(reader, target, event, Some(TimeBudget::answer_by(deadline))).await
+}
+
+async fn handle<S: TokenRead>(
+    reader: &Reader<S>,
+    target: &ReaderTarget,
+    event: Value,
+    until: Option<Instant>,
+) -> Result<Value, ServiceError> {
     let started = StdInstant::now();
     if is_function_url_event(&event) {
-        let response = handle_url_request(reader, target, &event).await;
+        let response = handle_url_request(reader, target, &event, until).await;
         tracing::info!(
             kind = "function_url",
             status = response.status_code,
@@ -38,7 +62,7 @@ pub async fn handle_reader<S: TokenRead>(
         );
         return Ok(serde_json::to_value(response).expect("a response serializes"));
     }
-    let result = handle_direct(reader, target, &event).await;
+    let result = handle_direct(reader, target, &event, until).await;
     match &result {
         Ok(a) => tracing::info!(
             kind = "direct",
@@ -84,6 +108,7 @@ async fn handle_direct<S: TokenRead>(
     reader: &Reader<S>,
     target: &ReaderTarget,
     event: &Value,
+    until: Option<Instant>,
 ) -> Result<DirectAnswer, ServiceError> {
     let map = direct_event(
         event,
@@ -106,7 +131,11 @@ async fn handle_direct<S: TokenRead>(
         }
     };
     let parameter = resolve_parameter(target, profile).map_err(ServiceError::InvalidEvent)?;
-    match reader.get(&parameter).await {
+    let served = match until {
+        Some(until) => reader.get_before(&parameter, until).await,
+        None => reader.get(&parameter).await,
+    };
+    match served {
         Ok(Served {
             answer,
             from_memory,

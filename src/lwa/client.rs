@@ -13,7 +13,7 @@ use super::retry::backoff;
 use super::types::{ExchangeStats, LwaError, TokenResponse};
 use crate::credentials::{Credentials, Grant};
 use crate::ports::{system_clock, SharedClock, TokenEndpoint};
-use crate::secret::redact;
+use crate::quote_check::scrub;
 use reqwest::header::ACCEPT;
 use reqwest::Url;
 use std::sync::OnceLock;
@@ -27,6 +27,11 @@ pub const USER_AGENT: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (Language=Rust)"
 );
+
+/// Why the retries ended early, and what to raise.
+const STOPPED_AT_DEADLINE: &str =
+    "no time for another attempt before the Lambda deadline (raise the \
+     function's timeout, template parameter RefresherTimeoutSeconds, for more attempts)";
 
 /// An attempt with less time than this before the deadline is not started.
 pub const MIN_ATTEMPT: Duration = Duration::from_millis(250);
@@ -137,7 +142,7 @@ impl LwaClient {
                 retry_after: None,
             },
             Ok(Err(e)) => Attempt::Retry {
-                why: redact(&describe_transport_error(&e, budget), &known),
+                why: scrub(&describe_transport_error(&e, budget), &known),
                 retry_after: None,
             },
             Ok(Ok((status, headers, _, true))) => Attempt::Retry {
@@ -177,7 +182,7 @@ impl TokenEndpoint for LwaClient {
                             .into(),
                     });
                 }
-                last = format!("{last}; stopped before the Lambda deadline");
+                last = format!("{last}; {STOPPED_AT_DEADLINE}");
                 break;
             }
             attempts = attempt;
@@ -199,7 +204,7 @@ impl TokenEndpoint for LwaClient {
                                 "{last}; LWA asked to retry after {} s, later than the Lambda deadline allows",
                                 ra.as_secs()
                             ),
-                            _ => format!("{last}; stopped before the Lambda deadline"),
+                            _ => format!("{last}; {STOPPED_AT_DEADLINE}"),
                         };
                         break;
                     }

@@ -3,7 +3,8 @@
 //! scrubbed of the secret values sent before it reaches an error or a log.
 
 use super::types::{LwaError, LwaErrorCode, TokenResponse};
-use crate::secret::{redact, AccessToken, RefreshToken};
+use crate::quote_check::scrub;
+use crate::secret::{AccessToken, RefreshToken};
 use reqwest::header::{HeaderMap, CONTENT_TYPE, RETRY_AFTER};
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -77,7 +78,8 @@ pub(crate) fn classify(
     now: OffsetDateTime,
     known: &[&str],
 ) -> Attempt {
-    let clean = |t: &str| short(&redact(t, known));
+    // LWA's text is dropped whole when it quotes a piece of what was sent.
+    let clean = |t: &str| short(&scrub(t, known));
     let json: Option<serde_json::Map<String, serde_json::Value>> =
         serde_json::from_slice(body).ok();
     if status == 200 {
@@ -108,7 +110,14 @@ pub(crate) fn classify(
             .and_then(|d| d.as_str())
             .map(&clean)
             .filter(|d| !d.is_empty());
-        (clean(error.trim()), description)
+        // A code LWA documents is shown as is (a secret that happens to
+        // contain `unauthorized` must not hide it); any other is scrubbed.
+        let error = error.trim();
+        let error = match LwaErrorCode::parse(error) {
+            LwaErrorCode::Other(_) => clean(error),
+            _ => error.to_owned(),
+        };
+        (error, description)
     });
     let retryable = status == 429 || status >= 500;
     match oauth_error {
@@ -297,6 +306,56 @@ mod tests {
                 _ => panic!("{status} {ct}: expected a retry"),
             }
         }
+    }
+
+    #[test]
+    fn text_quoting_a_piece_of_a_sent_value_is_withheld_whole() {
+        const RT: &str = "Atzr|IwEBIPc3Xz9kLm2NoPq4RsTu5VwXy6Za7Bc8De9Fg0Hi";
+        const CS: &str = "amzn1.oa2-cs.v1.3f9a0c1d2e3f4a5b6c7d8e9f0a1b2c3d";
+        for description in [
+            "bad refresh_token Atzr%7ciwebipc3xz9klm2nopq4",
+            "fragment Xz9kLm2NoPq4RsTu of it",
+            "path /c/3F9A0C1D2E3F4A5B6C/x",
+        ] {
+            let body =
+                format!(r#"{{"error":"invalid_request","error_description":"{description}"}}"#);
+            let attempt = classify(
+                400,
+                &headers("application/json"),
+                body.as_bytes(),
+                T0,
+                T0,
+                &[CS, RT],
+            );
+            let Attempt::Done(Err(LwaError::Rejected {
+                description: Some(d),
+                error,
+                ..
+            })) = attempt
+            else {
+                panic!("{description}: expected a rejection");
+            };
+            assert_eq!(d, crate::quote_check::WITHHELD, "{description}");
+            assert_eq!(error, "invalid_request");
+        }
+        // A documented code is never withheld, whatever the secrets hold.
+        let body = r#"{"error":"unauthorized_client","error_description":"Not authorized"}"#;
+        let sent = ["amzn1.oa2-cs.v1.unauthorized_client-1"];
+        let attempt = classify(
+            400,
+            &headers("application/json"),
+            body.as_bytes(),
+            T0,
+            T0,
+            &sent,
+        );
+        let Attempt::Done(Err(LwaError::Rejected { code, error, .. })) = attempt else {
+            panic!("expected a rejection");
+        };
+        assert_eq!(
+            (code, error.as_str()),
+            (LwaErrorCode::UnauthorizedClient, "unauthorized_client")
+        );
     }
 
     #[test]

@@ -36,6 +36,12 @@ pub struct FakeSecrets {
     pub fail_saves: RefCell<Option<String>>,
     /// Discovery fails after sending this many secrets.
     pub discovery_fails_after: Cell<Option<usize>>,
+    /// Reads never answer (a stalled connection).
+    pub stall_reads: Cell<bool>,
+    /// `save_refresh_token` never answers.
+    pub stall_saves: Cell<bool>,
+    /// Discovery never answers after sending what it found.
+    pub stall_discovery: Cell<bool>,
 }
 
 impl FakeSecrets {
@@ -88,6 +94,9 @@ impl FakeSecrets {
 impl CredentialsRead for FakeSecrets {
     async fn read_document(&self, secret_id: &str) -> Result<SecretDocument, CredentialsLoadError> {
         self.journal.push(Call::SecretRead(secret_id.to_owned()));
+        if self.stall_reads.get() {
+            std::future::pending::<()>().await;
+        }
         let text = self.read(secret_id)?;
         SecretDocument::parse(secret_id, &text).map_err(CredentialsLoadError::Invalid)
     }
@@ -101,12 +110,27 @@ impl CredentialsWrite for FakeSecrets {
     ) -> Result<(), CredentialsSaveError> {
         self.journal
             .push(Call::RefreshTokenSaved(origin.secret_id.clone()));
+        if self.stall_saves.get() {
+            std::future::pending::<()>().await;
+        }
         if let Some(detail) = self.fail_saves.borrow().clone() {
             return Err(CredentialsSaveError { detail });
         }
-        let document = origin.rotated_document(new).expose_secret().to_owned();
-        self.put(&origin.secret_id, &[&document]);
-        Ok(())
+        // As the adapter: the current value, only the refresh token changed.
+        let current = self.current(&origin.secret_id).unwrap_or_default();
+        match crate::rotated_refresh_token::rewrite_current(origin, &current, new) {
+            crate::rotated_refresh_token::RefreshTokenRewrite::Document(d) => {
+                let document = d.expose_secret().to_owned();
+                self.put(&origin.secret_id, &[&document]);
+                Ok(())
+            }
+            crate::rotated_refresh_token::RefreshTokenRewrite::TokenChangedMeanwhile => Ok(()),
+            crate::rotated_refresh_token::RefreshTokenRewrite::NotAnObject => {
+                Err(CredentialsSaveError {
+                    detail: "not a JSON object (fake)".into(),
+                })
+            }
+        }
     }
 }
 
@@ -141,6 +165,9 @@ impl SecretDiscovery for FakeSecrets {
                 return Ok(());
             }
         }
+        if self.stall_discovery.get() {
+            std::future::pending::<()>().await;
+        }
         Ok(())
     }
 }
@@ -156,6 +183,10 @@ pub struct FakeStore {
     pub fail_loads: RefCell<Option<TokenLoadError>>,
     /// `load_prefix` fails with this.
     pub fail_list: RefCell<Option<TokenListError>>,
+    /// `load` and `load_prefix` never answer (a stalled connection).
+    pub stall_loads: Cell<bool>,
+    /// `save` never answers.
+    pub stall_saves: Cell<bool>,
 }
 
 impl FakeStore {
@@ -205,6 +236,9 @@ impl FakeStore {
 impl TokenRead for FakeStore {
     async fn load(&self, parameter: &str) -> Result<Option<StoredToken>, TokenLoadError> {
         self.journal.push(Call::TokenLoaded(parameter.to_owned()));
+        if self.stall_loads.get() {
+            std::future::pending::<()>().await;
+        }
         if let Some(e) = self.fail_loads.borrow().clone() {
             return Err(e);
         }
@@ -219,6 +253,9 @@ impl TokenRead for FakeStore {
 impl TokenWrite for FakeStore {
     async fn save(&self, parameter: &str, token: &StoredToken) -> Result<(), TokenSaveError> {
         self.journal.push(Call::TokenSaved(parameter.to_owned()));
+        if self.stall_saves.get() {
+            std::future::pending::<()>().await;
+        }
         if let Some(e) = self.save_failures.borrow_mut().pop_front() {
             return Err(e);
         }
@@ -230,6 +267,9 @@ impl TokenWrite for FakeStore {
 impl TokenList for FakeStore {
     async fn load_prefix(&self, prefix: &str) -> Result<StoredTokens, TokenListError> {
         self.journal.push(Call::TokensListed(prefix.to_owned()));
+        if self.stall_loads.get() {
+            std::future::pending::<()>().await;
+        }
         if let Some(e) = self.fail_list.borrow().clone() {
             return Err(e);
         }

@@ -6,6 +6,7 @@
 
 pub mod cold;
 pub mod events;
+pub mod invoke;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ssm::config::{Credentials as AwsCredentials, SharedCredentialsProvider};
