@@ -24,3 +24,7 @@ pub mod secret;
 pub mod telemetry;
 pub mod tls;
 pub mod token;
+// Client-secret rotation (issue 10).
+pub mod adapters;
+pub mod ports;
+pub mod rotation;
