@@ -287,4 +287,25 @@ mod tests {
             sqs_event(&json!({"Records":[{"eventSource":"aws:sqs","messageId":"m1","body":"{}"}]}));
         assert_eq!(ok.unwrap().unwrap().records.len(), 1);
     }
+
+    #[test]
+    fn checked_in_events() {
+        let event = |f: &str| -> Value {
+            let path = format!("{}/events/{f}", env!("CARGO_MANIFEST_DIR"));
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+        };
+        assert_eq!(
+            parse_command(&event("rotation-check.json")).unwrap(),
+            Command::Check
+        );
+        assert_eq!(
+            parse_command(&event("rotation-status.json")).unwrap(),
+            Command::Status
+        );
+        let sqs = sqs_event(&event("rotation-sqs-expiry.json"))
+            .unwrap()
+            .unwrap();
+        let n = notification::parse(sqs.records[0].body.as_deref().unwrap()).unwrap();
+        assert!(matches!(n.kind, notification::Kind::Expiry(_)));
+    }
 }
