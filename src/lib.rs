@@ -27,4 +27,5 @@ pub mod token;
 // Client-secret rotation (issue 10).
 pub mod adapters;
 pub mod ports;
+pub mod previous_secret;
 pub mod rotation;
