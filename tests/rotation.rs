@@ -410,3 +410,31 @@ async fn sp_api_refusals_and_retries() {
     assert_eq!(again["rotated"], false, "24 h guard");
     assert_eq!(r.rotations().await, 1);
 }
+
+#[tokio::test]
+async fn a_malformed_body_is_retried_and_never_logged() {
+    let r = rig("malformed").await;
+    let body = r#"{"notificationType":"APPLICATION_OAUTH_CLIENT_NEW_SECRET","payload":{"applicationOAuthClientNewSecret":{"newClientSecret":"amzn1.oa2-cs.v1.PLANTED-MALFORMED""#;
+    sqs(
+        &r.w,
+        "SendMessage",
+        json!({"QueueUrl": r.queue_url, "MessageBody": body}),
+    )
+    .await;
+    let (n, failed) = r.deliver().await;
+    assert_eq!(
+        (n, failed.len()),
+        (1, 1),
+        "listed for retry (the dead-letter queue takes it after maxReceiveCount)"
+    );
+    let logs = common::logs();
+    assert!(logs.contains(&failed[0]), "logged by messageId");
+    assert!(
+        !logs.contains("PLANTED-MALFORMED"),
+        "the body is never logged"
+    );
+    assert_eq!(
+        r.stage(Stage::Current).await.unwrap()["client_secret"],
+        r.w.client_secret
+    );
+}
