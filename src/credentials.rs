@@ -345,7 +345,7 @@ pub fn binary_secret_error(secret_id: &str) -> CredentialsError {
 
 /// "null", "a boolean", "a number", … : a JSON value's kind, for messages
 /// that must not quote the value.
-pub(crate) fn json_kind(v: &Value) -> &'static str {
+pub fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

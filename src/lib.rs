@@ -3,29 +3,35 @@
 //! One place keeps a valid Login-with-Amazon (LWA) access token and hands it
 //! out: `token-refresher` (scheduled) reads the credentials from Secrets
 //! Manager, calls the LWA token endpoint when the stored token nears expiry
-//! and writes it to an SSM SecureString parameter; `token-reader` serves it to
-//! other Lambdas (direct invoke) and over an IAM-authenticated function URL.
+//! and writes it to an SSM SecureString parameter (one profile, or a fleet
+//! of them); `token-reader` serves it to other Lambdas (direct invoke) and
+//! over an IAM-authenticated function URL.
 //!
 //! Data flows one way: event → [`handler`] → use case ([`refresh`],
-//! [`reader`]) → ports ([`aws::CredentialsSource`], [`lwa::TokenEndpoint`],
-//! [`aws::TokenStore`]) → adapters (Secrets Manager, reqwest, SSM).
+//! [`fleet`], [`reader`]) → [`ports`] (narrow traits, one per capability,
+//! and the [`ports::Clock`]) → adapters ([`aws`]: Secrets Manager and SSM;
+//! [`lwa`]: the token endpoint over reqwest). [`runtime`] wires them
+//! together once per cold start; [`testing`] holds the fakes the tests use.
 
 pub mod aws;
+pub mod budget;
 pub mod config;
 pub mod credentials;
 pub mod error;
 pub mod fleet;
 pub mod handler;
 pub mod lwa;
+pub mod ports;
+pub mod profile;
 pub mod reader;
 pub mod refresh;
 pub mod runtime;
 pub mod secret;
 pub mod telemetry;
+pub mod testing;
 pub mod tls;
 pub mod token;
 // Client-secret rotation (issue 10).
-pub mod adapters;
-pub mod ports;
 pub mod previous_secret;
 pub mod rotation;
+pub mod spapi;

@@ -6,7 +6,7 @@
 //! otherwise it reads the parameter again. It never returns a token below
 //! the floor.
 
-use crate::aws::{TokenLoadError, TokenStore};
+use crate::ports::{system_clock, SharedClock, TokenLoadError, TokenRead};
 use crate::token::{rfc3339, StoredToken};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -51,50 +51,67 @@ pub enum ReadError {
     Upstream(String),
 }
 
+/// A served token, and whether it came from memory.
+#[derive(Debug)]
+pub struct Served {
+    /// What the caller gets.
+    pub answer: TokenAnswer,
+    /// `true` when served from the warm cache without reading SSM.
+    pub from_memory: bool,
+}
+
 struct Cached {
     token: StoredToken,
     fetched_at: OffsetDateTime,
 }
 
-/// The reader use case over a [`TokenStore`]. One cache entry per
+/// The reader use case over a [`TokenRead`] port. One cache entry per
 /// parameter (fleet mode serves many).
 pub struct Reader<S> {
     store: S,
     cache_ttl: Duration,
     min_validity: Duration,
     cache: Mutex<HashMap<String, Cached>>,
+    clock: SharedClock,
 }
 
-impl<S: TokenStore> Reader<S> {
+impl<S: TokenRead> Reader<S> {
     /// A reader with the cache age and validity floor of
-    /// [`crate::config::ReaderConfig`].
+    /// [`crate::config::ReaderConfig`], on the system clock.
     pub fn new(store: S, cache_ttl: Duration, min_validity: Duration) -> Self {
         Self {
             store,
             cache_ttl,
             min_validity,
             cache: Mutex::new(HashMap::new()),
+            clock: system_clock(),
         }
+    }
+
+    /// The same reader on `clock` (cache age, time left).
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
     }
 
     fn usable(&self, token: &StoredToken, now: OffsetDateTime) -> bool {
         token.seconds_left(now) > self.min_validity.as_secs() as i64
     }
 
-    /// The token of `parameter` at `now`, from memory when fresh enough,
-    /// else from SSM. Returns `(answer, served_from_memory)`.
-    pub async fn get(
-        &self,
-        parameter: &str,
-        now: OffsetDateTime,
-    ) -> Result<(TokenAnswer, bool), ReadError> {
+    /// The token of `parameter` now, from memory when fresh enough, else
+    /// from SSM.
+    pub async fn get(&self, parameter: &str) -> Result<Served, ReadError> {
+        let now = self.clock.now();
         {
             let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(c) = cache.get(parameter) {
                 let age = now - c.fetched_at;
                 if age >= time::Duration::ZERO && age < self.cache_ttl && self.usable(&c.token, now)
                 {
-                    return Ok((answer(&c.token, now), true));
+                    return Ok(Served {
+                        answer: answer(&c.token, now),
+                        from_memory: true,
+                    });
                 }
             }
         }
@@ -139,7 +156,10 @@ impl<S: TokenStore> Reader<S> {
                 fetched_at: now,
             },
         );
-        Ok((served, false))
+        Ok(Served {
+            answer: served,
+            from_memory: false,
+        })
     }
 }
 
@@ -156,27 +176,19 @@ fn answer(token: &StoredToken, now: OffsetDateTime) -> TokenAnswer {
 mod tests {
     use super::*;
     use crate::secret::AccessToken;
+    use crate::testing::ManualClock;
     use std::cell::RefCell;
+    use std::sync::Arc;
     use time::macros::datetime;
 
     struct FakeStore {
         value: RefCell<Result<Option<StoredToken>, TokenLoadError>>,
         reads: RefCell<u32>,
     }
-    impl TokenStore for FakeStore {
-        async fn load_prefix(&self, _: &str) -> Result<crate::aws::StoredTokens, String> {
-            Ok(Default::default())
-        }
+    impl TokenRead for FakeStore {
         async fn load(&self, _parameter: &str) -> Result<Option<StoredToken>, TokenLoadError> {
             *self.reads.borrow_mut() += 1;
             self.value.borrow().clone()
-        }
-        async fn save(
-            &self,
-            _parameter: &str,
-            _token: &StoredToken,
-        ) -> Result<(), crate::aws::SaveError> {
-            unreachable!("the reader never writes")
         }
     }
 
@@ -191,42 +203,56 @@ mod tests {
             reads: RefCell::new(0),
         }
     }
-    fn reader(s: &FakeStore) -> Reader<&FakeStore> {
-        Reader::new(s, Duration::from_secs(60), Duration::from_secs(300))
+    /// A reader on a virtual clock at T0, with a 60 s cache and a 300 s floor.
+    fn reader(s: &FakeStore) -> (Reader<&FakeStore>, Arc<ManualClock>) {
+        let clock = Arc::new(ManualClock::new(T0));
+        let r = Reader::new(s, Duration::from_secs(60), Duration::from_secs(300))
+            .with_clock(clock.clone());
+        (r, clock)
     }
-    fn secs(n: i64) -> time::Duration {
-        time::Duration::seconds(n)
+    fn secs(n: u64) -> Duration {
+        Duration::from_secs(n)
     }
 
     #[tokio::test]
     async fn serves_from_memory_within_the_cache_age() {
         let s = store(Ok(Some(token(3600))));
-        let r = reader(&s);
-        let (a, cached) = r.get("/p", T0).await.unwrap();
-        assert!(!cached);
+        let (r, clock) = reader(&s);
+        let served = r.get("/p").await.unwrap();
+        assert!(!served.from_memory);
+        let a = served.answer;
         assert_eq!((a.expires_in, a.access_token.as_str()), (3600, "Atza|T"));
-        let (a, cached) = r.get("/p", T0 + secs(59)).await.unwrap();
-        assert!(cached);
+        clock.advance(secs(59));
+        let served = r.get("/p").await.unwrap();
+        assert!(served.from_memory);
         assert_eq!(
-            a.expires_in, 3541,
+            served.answer.expires_in, 3541,
             "seconds left at the moment of answering"
         );
         assert_eq!(*s.reads.borrow(), 1);
-        let (_, cached) = r.get("/p", T0 + secs(60)).await.unwrap();
-        assert!(!cached, "read again once the cache age is reached");
+        clock.advance(secs(1));
+        assert!(
+            !r.get("/p").await.unwrap().from_memory,
+            "read again once the cache age is reached"
+        );
         assert_eq!(*s.reads.borrow(), 2);
+        // Each parameter has its own entry.
+        assert!(!r.get("/q").await.unwrap().from_memory);
+        assert!(r.get("/p").await.unwrap().from_memory);
     }
 
     #[tokio::test]
     async fn rereads_when_the_cached_token_nears_the_floor() {
         let s = store(Ok(Some(token(330))));
-        let r = reader(&s);
-        r.get("/p", T0).await.unwrap();
+        let (r, clock) = reader(&s);
+        r.get("/p").await.unwrap();
         // 29 s later: 301 s left, still above the floor.
-        assert!(r.get("/p", T0 + secs(29)).await.unwrap().1);
+        clock.advance(secs(29));
+        assert!(r.get("/p").await.unwrap().from_memory);
         // 31 s later: 299 s left: not served from memory; SSM still has the
         // old token, so it is refused.
-        let e = r.get("/p", T0 + secs(31)).await.unwrap_err();
+        clock.advance(secs(2));
+        let e = r.get("/p").await.unwrap_err();
         assert_eq!(*s.reads.borrow(), 2);
         match e {
             ReadError::Unavailable(m) => assert!(
@@ -242,9 +268,20 @@ mod tests {
             T0 + secs(31),
             3600,
         )));
-        let (a, cached) = r.get("/p", T0 + secs(32)).await.unwrap();
-        assert!(!cached);
-        assert_eq!(a.access_token, "Atza|N");
+        clock.advance(secs(1));
+        let served = r.get("/p").await.unwrap();
+        assert!(!served.from_memory);
+        assert_eq!(served.answer.access_token, "Atza|N");
+    }
+
+    #[tokio::test]
+    async fn a_token_exactly_at_the_floor_is_refused() {
+        let s = store(Ok(Some(token(300))));
+        let (r, _) = reader(&s);
+        assert!(matches!(r.get("/p").await, Err(ReadError::Unavailable(_))));
+        let s = store(Ok(Some(token(301))));
+        let (r, _) = reader(&s);
+        assert_eq!(r.get("/p").await.unwrap().answer.expires_in, 301);
     }
 
     #[tokio::test]
@@ -258,8 +295,9 @@ mod tests {
             (store(Ok(Some(token(100)))), "expired at"),
         ];
         for (s, needle) in cases {
-            let r = reader(&s);
-            match r.get("/p", T0 + secs(200)).await.unwrap_err() {
+            let (r, clock) = reader(&s);
+            clock.advance(secs(200));
+            match r.get("/p").await.unwrap_err() {
                 ReadError::Unavailable(m) => assert!(m.contains(needle), "{m}"),
                 other => panic!("{other:?}"),
             }
@@ -268,7 +306,7 @@ mod tests {
             "AccessDeniedException: no".into(),
         )));
         assert!(matches!(
-            reader(&s).get("/p", T0).await,
+            reader(&s).0.get("/p").await,
             Err(ReadError::Upstream(_))
         ));
     }

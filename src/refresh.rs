@@ -1,38 +1,27 @@
 //! The refresh use case for one profile: is the stored token fresh enough? If
 //! not, read the credentials, call LWA, save a rotated refresh token, write the
-//! new access token. No AWS or HTTP types here: the ports are traits, so this
-//! is unit-tested with in-memory fakes.
+//! new access token. No AWS or HTTP types here: the ports are traits
+//! ([`crate::ports`]), so this is unit-tested with in-memory fakes.
 //!
 //! Rules (see `CONTRACT.md`): a failed refresh never overwrites or deletes the
-//! stored token; on `invalid_client` the secret is read again once and the
+//! stored token; a rotated refresh token is saved before the access token is
+//! written; on `invalid_client` the secret is read again once and the
 //! request retried once (a rotated client secret reaches a warm function).
 
-#[cfg(test)]
-use crate::aws::SaveError;
-use crate::aws::{CredentialsLoadError, CredentialsSource, TokenLoadError, TokenStore};
-use crate::credentials::Grant;
+use crate::budget::TimeBudget;
+use crate::credentials::{Credentials, Grant};
 use crate::error::ServiceError;
-use crate::lwa::{ExchangeStats, LwaError, LwaErrorCode, TokenEndpoint};
+use crate::lwa::{ExchangeStats, LwaError};
+use crate::ports::{
+    system_clock, CredentialsLoadError, CredentialsRead, CredentialsWrite, SharedClock,
+    TokenEndpoint, TokenLoadError, TokenRead, TokenWrite,
+};
+use crate::profile::Profile;
 use crate::token::{rfc3339, StoredToken};
 use serde::Serialize;
 use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::time::Instant;
-
-/// Time kept back from the Lambda deadline for the writes after the token
-/// request (PutSecretValue, PutParameter).
-pub const WRITE_RESERVE: Duration = Duration::from_secs(3);
-
-/// One credentials source and one parameter.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Profile {
-    /// Profile name in fleet mode; `None` for the single-profile setup.
-    pub name: Option<String>,
-    /// Secrets Manager secret name or ARN with the credentials.
-    pub secret_id: String,
-    /// SSM parameter the token goes to.
-    pub parameter_name: String,
-}
 
 /// `refreshed` or `skipped`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -72,23 +61,56 @@ pub enum Reason {
     Due(i64),
 }
 
-/// The use case, over its three ports.
+/// What one refresh came to, with its counters (also on failure, for the
+/// invocation's log line).
+#[derive(Debug)]
+pub struct RefreshRun {
+    /// The report, or the contract's error.
+    pub result: Result<RefreshReport, ServiceError>,
+    /// Token requests, LWA and AWS latency.
+    pub stats: ExchangeStats,
+    /// Why a new token was asked for; `None` when the stored one was fresh
+    /// enough.
+    pub reason: Option<Reason>,
+}
+
+/// A rotated refresh token that could not be saved.
+struct NotPersisted {
+    secret_id: String,
+    detail: String,
+}
+
+/// The use case, over its three ports and a clock.
 pub struct Refresher<C, E, S> {
     credentials: C,
     endpoint: E,
     store: S,
     margin: Duration,
+    clock: SharedClock,
 }
 
-impl<C: CredentialsSource, E: TokenEndpoint, S: TokenStore> Refresher<C, E, S> {
-    /// Refreshes when the stored token has `margin` or less to live.
+impl<C, E, S> Refresher<C, E, S>
+where
+    C: CredentialsRead + CredentialsWrite,
+    E: TokenEndpoint,
+    S: TokenRead + TokenWrite,
+{
+    /// Refreshes when the stored token has `margin` or less to live; on the
+    /// system clock.
     pub fn new(credentials: C, endpoint: E, store: S, margin: Duration) -> Self {
         Self {
             credentials,
             endpoint,
             store,
             margin,
+            clock: system_clock(),
         }
+    }
+
+    /// The same refresher on `clock`.
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The token store (the reader and tests share it).
@@ -97,31 +119,22 @@ impl<C: CredentialsSource, E: TokenEndpoint, S: TokenStore> Refresher<C, E, S> {
     }
 
     /// Refreshes `profile` if needed (or when `force`), finishing before
-    /// `deadline`. Returns the result and the token-request counters (also on
-    /// failure, for the invocation's log line).
-    pub async fn refresh(
-        &self,
-        profile: &Profile,
-        force: bool,
-        deadline: Instant,
-    ) -> (
-        Result<RefreshReport, ServiceError>,
-        ExchangeStats,
-        Option<Reason>,
-    ) {
-        let mut stats = ExchangeStats::default();
+    /// `deadline`.
+    pub async fn refresh(&self, profile: &Profile, force: bool, deadline: Instant) -> RefreshRun {
+        let mut aws_latency = Duration::ZERO;
         let loaded = if force {
             Ok(None)
         } else {
-            let started = Instant::now();
+            let started = self.clock.instant();
             let loaded = self.store.load(&profile.parameter_name).await;
-            stats.aws_latency += started.elapsed();
+            aws_latency = self.clock.instant().saturating_duration_since(started);
             loaded
         };
-        let (result, reason) = self
-            .refresh_with(profile, loaded, force, self.margin, deadline, &mut stats)
+        let mut run = self
+            .refresh_with(profile, loaded, force, self.margin, deadline)
             .await;
-        (result, stats, reason)
+        run.stats.aws_latency += aws_latency;
+        run
     }
 
     /// Like [`Refresher::refresh`] with the stored token already read (fleet
@@ -133,17 +146,21 @@ impl<C: CredentialsSource, E: TokenEndpoint, S: TokenStore> Refresher<C, E, S> {
         force: bool,
         margin: Duration,
         deadline: Instant,
-        stats: &mut ExchangeStats,
-    ) -> (Result<RefreshReport, ServiceError>, Option<Reason>) {
+    ) -> RefreshRun {
+        let mut stats = ExchangeStats::default();
         let reason = if force {
             Reason::Forced
         } else {
             match loaded {
                 Ok(Some(token)) => {
-                    let now = OffsetDateTime::now_utc();
+                    let now = self.clock.now();
                     let left = token.seconds_left(now);
                     if left > margin.as_secs() as i64 {
-                        return (Ok(report(Outcome::Skipped, profile, &token, now)), None);
+                        return RefreshRun {
+                            result: Ok(report(Outcome::Skipped, profile, &token, now)),
+                            stats,
+                            reason: None,
+                        };
                     }
                     Reason::Due(left)
                 }
@@ -153,18 +170,22 @@ impl<C: CredentialsSource, E: TokenEndpoint, S: TokenStore> Refresher<C, E, S> {
                 }
             }
         };
-        let result = self.refresh_now(profile, deadline, stats).await;
-        (result, Some(reason))
+        let result = self.refresh_now(profile, deadline, &mut stats).await;
+        RefreshRun {
+            result,
+            stats,
+            reason: Some(reason),
+        }
     }
 
     async fn load_credentials(
         &self,
         secret_id: &str,
         stats: &mut ExchangeStats,
-    ) -> Result<crate::credentials::Credentials, ServiceError> {
-        let started = Instant::now();
+    ) -> Result<Credentials, ServiceError> {
+        let started = self.clock.instant();
         let loaded = self.credentials.load(secret_id).await;
-        stats.aws_latency += started.elapsed();
+        stats.aws_latency += self.clock.instant().saturating_duration_since(started);
         loaded.map_err(|e| match e {
             CredentialsLoadError::Invalid(e) => ServiceError::CredentialsInvalid(e),
             CredentialsLoadError::Unavailable(detail) => ServiceError::CredentialsUnavailable {
@@ -180,18 +201,14 @@ impl<C: CredentialsSource, E: TokenEndpoint, S: TokenStore> Refresher<C, E, S> {
         deadline: Instant,
         stats: &mut ExchangeStats,
     ) -> Result<RefreshReport, ServiceError> {
-        let lwa_deadline = deadline.checked_sub(WRITE_RESERVE).unwrap_or(deadline);
+        let lwa_deadline = TimeBudget::lwa_deadline(deadline);
         let mut credentials = self.load_credentials(&profile.secret_id, stats).await?;
         let mut after_reread = false;
         let mut answer = self
             .endpoint
             .request_token(&credentials, lwa_deadline, stats)
             .await;
-        if let Err(LwaError::Rejected {
-            code: LwaErrorCode::InvalidClient,
-            ..
-        }) = &answer
-        {
+        if answer.as_ref().is_err_and(LwaError::is_invalid_client) {
             tracing::warn!(
                 secret_id = %profile.secret_id,
                 "LWA answered invalid_client; reading the secret again once in case the client secret was rotated"
@@ -217,14 +234,19 @@ impl<C: CredentialsSource, E: TokenEndpoint, S: TokenStore> Refresher<C, E, S> {
             &credentials.refresh_token_origin,
         ) {
             if sent != returned {
-                let started = Instant::now();
+                let started = self.clock.instant();
                 let saved = self.credentials.save_refresh_token(origin, returned).await;
-                stats.aws_latency += started.elapsed();
+                stats.aws_latency += self.clock.instant().saturating_duration_since(started);
                 match saved {
                     Ok(()) => {
                         tracing::info!(secret_id = %origin.secret_id, "saved the rotated refresh token")
                     }
-                    Err(detail) => not_persisted = Some((origin.secret_id.clone(), detail)),
+                    Err(e) => {
+                        not_persisted = Some(NotPersisted {
+                            secret_id: origin.secret_id.clone(),
+                            detail: e.detail,
+                        })
+                    }
                 }
             }
         }
@@ -235,23 +257,23 @@ impl<C: CredentialsSource, E: TokenEndpoint, S: TokenStore> Refresher<C, E, S> {
             answer.requested_at,
             answer.expires_in,
         );
-        let started = Instant::now();
+        let started = self.clock.instant();
         let saved = self.store.save(&profile.parameter_name, &token).await;
-        stats.aws_latency += started.elapsed();
+        stats.aws_latency += self.clock.instant().saturating_duration_since(started);
         match (saved, not_persisted) {
             (Ok(()), None) => {}
-            (saved, Some((secret_id, detail))) => {
+            (saved, Some(lost)) => {
                 return Err(ServiceError::RefreshTokenNotPersisted {
-                    secret_id,
+                    secret_id: lost.secret_id,
                     parameter: profile.parameter_name.clone(),
-                    detail,
-                    store_failure: saved.err().map(|e| e.message),
+                    detail: lost.detail,
+                    store_failure: saved.err().map(|e| e.detail().to_owned()),
                 })
             }
             (Err(e), None) => {
                 return Err(ServiceError::StoreFailed {
                     parameter: profile.parameter_name.clone(),
-                    detail: e.message,
+                    detail: e.detail().to_owned(),
                 })
             }
         }
@@ -259,7 +281,7 @@ impl<C: CredentialsSource, E: TokenEndpoint, S: TokenStore> Refresher<C, E, S> {
             Outcome::Refreshed,
             profile,
             &token,
-            OffsetDateTime::now_utc(),
+            self.clock.now(),
         ))
     }
 }
@@ -282,349 +304,315 @@ fn report(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::credentials::{parse_credentials, Credentials, RefreshTokenOrigin};
-    use crate::lwa::TokenResponse;
-    use crate::secret::{AccessToken, RefreshToken};
-    use std::cell::RefCell;
-    use std::collections::VecDeque;
+    use crate::ports::{Clock, CredentialsRead, TokenSaveError};
+    use crate::secret::AccessToken;
+    use crate::testing::{
+        rejection, token_answer, Call, FakeLwa, FakeSecrets, FakeStore, Journal, ManualClock,
+    };
+    use std::sync::Arc;
+    use time::macros::datetime;
 
-    #[derive(Default)]
-    struct FakeSecrets {
-        documents: RefCell<VecDeque<String>>,
-        loads: RefCell<u32>,
-        saved: RefCell<Vec<String>>,
-        fail_save: bool,
-    }
-    impl CredentialsSource for FakeSecrets {
-        async fn load(&self, secret_id: &str) -> Result<Credentials, CredentialsLoadError> {
-            *self.loads.borrow_mut() += 1;
-            let mut docs = self.documents.borrow_mut();
-            let doc = if docs.len() > 1 {
-                docs.pop_front().unwrap()
-            } else {
-                docs[0].clone()
-            };
-            parse_credentials(secret_id, &doc).map_err(CredentialsLoadError::Invalid)
-        }
-        async fn save_refresh_token(
-            &self,
-            origin: &RefreshTokenOrigin,
-            new: &RefreshToken,
-        ) -> Result<(), String> {
-            if self.fail_save {
-                return Err("AccessDeniedException: no".into());
-            }
-            use secrecy::ExposeSecret;
-            self.saved
-                .borrow_mut()
-                .push(origin.rotated_document(new).expose_secret().to_owned());
-            Ok(())
-        }
-    }
-
-    /// (access token, refresh token, expires_in) or an error.
-    type Scripted = Result<(&'static str, Option<&'static str>, u64), LwaError>;
-
-    struct FakeLwa {
-        answers: RefCell<VecDeque<Scripted>>,
-        seen_secrets: RefCell<Vec<String>>,
-    }
-    impl TokenEndpoint for FakeLwa {
-        async fn request_token(
-            &self,
-            credentials: &Credentials,
-            _deadline: Instant,
-            stats: &mut ExchangeStats,
-        ) -> Result<TokenResponse, LwaError> {
-            stats.requests += 1;
-            self.seen_secrets
-                .borrow_mut()
-                .push(credentials.client_secret.expose_secret().to_owned());
-            let (access, refresh, expires_in) = self
-                .answers
-                .borrow_mut()
-                .pop_front()
-                .expect("scripted answer")?;
-            Ok(TokenResponse {
-                access_token: AccessToken::new(access),
-                token_type: "bearer".into(),
-                expires_in,
-                refresh_token: refresh.map(RefreshToken::new),
-                requested_at: OffsetDateTime::now_utc(),
-            })
-        }
-    }
-
-    #[derive(Default)]
-    struct FakeStore {
-        value: RefCell<Option<StoredToken>>,
-        malformed: bool,
-        fail_save: bool,
-        saves: RefCell<u32>,
-    }
-    impl TokenStore for FakeStore {
-        async fn load_prefix(&self, _: &str) -> Result<crate::aws::StoredTokens, String> {
-            Ok(Default::default())
-        }
-        async fn load(&self, _parameter: &str) -> Result<Option<StoredToken>, TokenLoadError> {
-            if self.malformed {
-                return Err(TokenLoadError::Malformed("not JSON".into()));
-            }
-            Ok(self.value.borrow().clone())
-        }
-        async fn save(&self, _parameter: &str, token: &StoredToken) -> Result<(), SaveError> {
-            *self.saves.borrow_mut() += 1;
-            if self.fail_save {
-                return Err("AccessDeniedException: denied".into());
-            }
-            *self.value.borrow_mut() = Some(token.clone());
-            Ok(())
-        }
-    }
-
+    const T0: OffsetDateTime = datetime!(2026-11-30 12:00:00 UTC);
+    const SECRET: &str = "spapi/lwa";
+    const PARAMETER: &str = "/spapi/lwa/access-token";
     const DOC: &str = r#"{"client_id":"amzn1.application-oa2-client.A","client_secret":"S1","refresh_token":"Atzr|R"}"#;
+    const MARGIN: Duration = Duration::from_secs(1800);
+
+    /// The three fakes on one journal, and a virtual clock at T0.
+    struct World {
+        journal: Journal,
+        secrets: FakeSecrets,
+        lwa: FakeLwa,
+        store: FakeStore,
+        clock: Arc<ManualClock>,
+    }
+
+    impl World {
+        fn new(docs: &[&str]) -> Self {
+            let journal = Journal::new();
+            let secrets = FakeSecrets::new(&journal);
+            secrets.put(SECRET, docs);
+            World {
+                lwa: FakeLwa::new(&journal, &["S1"]),
+                store: FakeStore::new(&journal),
+                secrets,
+                journal,
+                clock: Arc::new(ManualClock::new(T0)),
+            }
+        }
+        fn refresher(&self) -> Refresher<&FakeSecrets, &FakeLwa, &FakeStore> {
+            Refresher::new(&self.secrets, &self.lwa, &self.store, MARGIN)
+                .with_clock(self.clock.clone())
+        }
+        async fn run(&self, force: bool) -> RefreshRun {
+            let deadline = self.clock.instant() + Duration::from_secs(30);
+            self.refresher().refresh(&profile(), force, deadline).await
+        }
+        fn stored(&self) -> Option<StoredToken> {
+            self.store.get(PARAMETER)
+        }
+    }
 
     fn profile() -> Profile {
         Profile {
             name: None,
-            secret_id: "spapi/lwa".into(),
-            parameter_name: "/spapi/lwa/access-token".into(),
-        }
-    }
-    fn deadline() -> Instant {
-        Instant::now() + Duration::from_secs(30)
-    }
-    fn secrets(docs: &[&str]) -> FakeSecrets {
-        FakeSecrets {
-            documents: RefCell::new(docs.iter().map(|d| d.to_string()).collect()),
-            ..Default::default()
-        }
-    }
-    fn lwa(answers: Vec<Scripted>) -> FakeLwa {
-        FakeLwa {
-            answers: RefCell::new(answers.into()),
-            seen_secrets: RefCell::default(),
-        }
-    }
-    fn rejected(code: LwaErrorCode, error: &str, status: u16) -> LwaError {
-        LwaError::Rejected {
-            code,
-            error: error.into(),
-            description: None,
-            status,
+            secret_id: SECRET.into(),
+            parameter_name: PARAMETER.into(),
         }
     }
     fn stored(left_seconds: i64) -> StoredToken {
-        let issued = OffsetDateTime::now_utc() - time::Duration::seconds(3600 - left_seconds);
+        let issued = T0 - time::Duration::seconds(3600 - left_seconds);
         StoredToken::new(AccessToken::new("Atza|OLD"), "bearer", issued, 3600)
     }
 
     #[tokio::test]
     async fn missing_token_is_refreshed_with_the_answer_s_lifetime() {
-        let (s, l, st) = (
-            secrets(&[DOC]),
-            lwa(vec![Ok(("Atza|NEW", Some("Atzr|R"), 1200))]),
-            FakeStore::default(),
-        );
-        let r = Refresher::new(&s, &l, &st, Duration::from_secs(1800));
-        let (res, stats, reason) = r.refresh(&profile(), false, deadline()).await;
-        let report = res.unwrap();
+        let w = World::new(&[DOC]);
+        w.lwa
+            .script([Ok(token_answer("Atza|NEW", Some("Atzr|R"), 1200, T0))]);
+        let run = w.run(false).await;
+        let report = run.result.unwrap();
         assert_eq!(report.outcome, Outcome::Refreshed);
-        assert!((1198..=1200).contains(&report.expires_in), "{report:?}");
+        assert_eq!(report.expires_in, 1200);
+        assert_eq!(report.expires_at, "2026-11-30T12:20:00Z");
+        assert_eq!(report.parameter, PARAMETER);
         assert_eq!(
             report.token_fingerprint,
             AccessToken::new("Atza|NEW").fingerprint()
         );
-        assert_eq!(stats.requests, 1);
-        assert_eq!(reason, Some(Reason::Missing));
-        let saved = st.value.borrow().clone().unwrap();
+        assert_eq!(run.stats.requests, 1);
+        assert_eq!(run.reason, Some(Reason::Missing));
+        let saved = w.stored().unwrap();
         assert_eq!(
             saved.expires_at - saved.issued_at,
             time::Duration::seconds(1200)
         );
-        assert!(
-            s.saved.borrow().is_empty(),
+        assert_eq!(
+            w.journal.writes(),
+            [Call::TokenSaved(PARAMETER.into())],
             "same refresh token: no secret write"
         );
     }
 
     #[tokio::test]
     async fn fresh_token_is_skipped_and_due_or_forced_is_refreshed() {
-        let (s, l, st) = (secrets(&[DOC]), lwa(vec![]), FakeStore::default());
-        *st.value.borrow_mut() = Some(stored(2000));
-        let r = Refresher::new(&s, &l, &st, Duration::from_secs(1800));
-        let (res, stats, _) = r.refresh(&profile(), false, deadline()).await;
-        assert_eq!(res.unwrap().outcome, Outcome::Skipped);
-        assert_eq!((stats.requests, *s.loads.borrow()), (0, 0));
-
-        let l = lwa(vec![
-            Ok(("Atza|NEW", None, 3600)),
-            Ok(("Atza|NEW2", None, 3600)),
-        ]);
-        *st.value.borrow_mut() = Some(stored(1800));
-        let r = Refresher::new(&s, &l, &st, Duration::from_secs(1800));
-        let (res, _, reason) = r.refresh(&profile(), false, deadline()).await;
-        assert_eq!(res.unwrap().outcome, Outcome::Refreshed);
-        assert!(
-            matches!(reason, Some(Reason::Due(1799..=1800))),
-            "{reason:?}"
+        let w = World::new(&[DOC]);
+        w.store.put(PARAMETER, stored(1801));
+        let run = w.run(false).await;
+        let report = run.result.unwrap();
+        assert_eq!(
+            (report.outcome, report.expires_in),
+            (Outcome::Skipped, 1801)
         );
-        let (res, _, reason) = r.refresh(&profile(), true, deadline()).await;
-        assert_eq!(res.unwrap().outcome, Outcome::Refreshed);
-        assert_eq!(reason, Some(Reason::Forced));
+        assert_eq!(run.reason, None);
+        assert_eq!(w.journal.calls(), [Call::TokenLoaded(PARAMETER.into())]);
+
+        // At exactly the margin: due.
+        w.store.put(PARAMETER, stored(1800));
+        let run = w.run(false).await;
+        assert_eq!(run.result.unwrap().outcome, Outcome::Refreshed);
+        assert_eq!(run.reason, Some(Reason::Due(1800)));
+
+        // Forced: the stored token is not even read.
+        let before = w.journal.count(|c| matches!(c, Call::TokenLoaded(_)));
+        let run = w.run(true).await;
+        assert_eq!(run.result.unwrap().outcome, Outcome::Refreshed);
+        assert_eq!(run.reason, Some(Reason::Forced));
+        assert_eq!(
+            w.journal.count(|c| matches!(c, Call::TokenLoaded(_))),
+            before
+        );
+        assert_eq!(w.lwa.requests(), 2);
     }
 
     #[tokio::test]
     async fn unreadable_token_is_refreshed() {
-        let (s, l) = (secrets(&[DOC]), lwa(vec![Ok(("Atza|NEW", None, 3600))]));
-        let st = FakeStore {
-            malformed: true,
-            ..Default::default()
-        };
-        let r = Refresher::new(&s, &l, &st, Duration::from_secs(1800));
-        let (res, _, reason) = r.refresh(&profile(), false, deadline()).await;
-        assert!(res.is_ok());
-        assert!(matches!(reason, Some(Reason::Unreadable(_))));
+        let w = World::new(&[DOC]);
+        w.store.put_malformed(PARAMETER, "not JSON");
+        let run = w.run(false).await;
+        assert!(run.result.is_ok());
+        assert_eq!(run.reason, Some(Reason::Unreadable("not JSON".into())));
+        assert_eq!(
+            w.stored().unwrap().access_token.expose_secret(),
+            "Atza|fake-1"
+        );
     }
 
     #[tokio::test]
     async fn invalid_client_rereads_the_secret_once() {
         let rotated = DOC.replace("S1", "S2");
-        let s = secrets(&[DOC, &rotated]);
-        let l = lwa(vec![
-            Err(rejected(LwaErrorCode::InvalidClient, "invalid_client", 401)),
-            Ok(("Atza|NEW", None, 3600)),
-        ]);
-        let st = FakeStore::default();
-        let r = Refresher::new(&s, &l, &st, Duration::from_secs(1800));
-        let (res, stats, _) = r.refresh(&profile(), false, deadline()).await;
-        assert!(res.is_ok());
-        assert_eq!(stats.requests, 2);
-        assert_eq!(*s.loads.borrow(), 2);
-        assert_eq!(*l.seen_secrets.borrow(), vec!["S1", "S2"]);
+        let w = World::new(&[DOC, &rotated]);
+        w.lwa.accept_secret("S2");
+        w.lwa.script([Err(rejection("invalid_client", 401))]);
+        let run = w.run(false).await;
+        assert!(run.result.is_ok());
+        assert_eq!(run.stats.requests, 2);
+        assert_eq!(w.journal.count(|c| matches!(c, Call::SecretRead(_))), 2);
+        assert_eq!(*w.lwa.seen_secrets.borrow(), ["S1", "S2"]);
 
         // Still rejected: two requests, two reads, never more; nothing stored.
-        let s = secrets(&[DOC]);
-        let l = lwa(vec![
-            Err(rejected(LwaErrorCode::InvalidClient, "invalid_client", 401)),
-            Err(rejected(LwaErrorCode::InvalidClient, "invalid_client", 401)),
-        ]);
-        let st = FakeStore::default();
-        *st.value.borrow_mut() = Some(stored(100));
-        let before = st.value.borrow().clone();
-        let r = Refresher::new(&s, &l, &st, Duration::from_secs(1800));
-        let (res, stats, _) = r.refresh(&profile(), false, deadline()).await;
-        let err = res.unwrap_err();
+        let w = World::new(&[&DOC.replace("S1", "WRONG")]);
+        w.store.put(PARAMETER, stored(100));
+        let run = w.run(false).await;
+        let err = run.result.unwrap_err();
         assert_eq!(err.error_type(), "LwaInvalidClient");
         assert!(
             err.to_string()
                 .contains("also after reading the secret again"),
             "{err}"
         );
-        assert_eq!(
-            (stats.requests, *s.loads.borrow(), *st.saves.borrow()),
-            (2, 2, 0)
-        );
-        assert_eq!(*st.value.borrow(), before);
+        assert_eq!(run.stats.requests, 2);
+        assert_eq!(w.journal.count(|c| matches!(c, Call::SecretRead(_))), 2);
+        assert!(w.journal.writes().is_empty());
+        assert_eq!(w.stored(), Some(stored(100)));
+    }
+
+    #[tokio::test]
+    async fn a_pair_rejected_earlier_is_read_again_too() {
+        let rotated = DOC.replace("S1", "S2");
+        let w = World::new(&[DOC, &rotated]);
+        w.lwa.accept_secret("S2");
+        w.lwa.script([Err(LwaError::ClientRejectedEarlier)]);
+        let run = w.run(false).await;
+        assert!(run.result.is_ok(), "{:?}", run.result);
+        assert_eq!(*w.lwa.seen_secrets.borrow(), ["S1", "S2"]);
     }
 
     #[tokio::test]
     async fn other_rejections_are_not_retried_and_keep_the_stored_token() {
-        for (code, error, status, ty) in [
-            (
-                LwaErrorCode::InvalidGrant,
-                "invalid_grant",
-                400,
-                "LwaInvalidGrant",
-            ),
-            (
-                LwaErrorCode::UnauthorizedClient,
-                "unauthorized_client",
-                400,
-                "LwaUnauthorizedClient",
-            ),
+        for (error, status, ty) in [
+            ("invalid_grant", 400, "LwaInvalidGrant"),
+            ("unauthorized_client", 400, "LwaUnauthorizedClient"),
         ] {
-            let (s, l, st) = (
-                secrets(&[DOC]),
-                lwa(vec![Err(rejected(code, error, status))]),
-                FakeStore::default(),
-            );
-            *st.value.borrow_mut() = Some(stored(100));
-            let r = Refresher::new(&s, &l, &st, Duration::from_secs(1800));
-            let (res, stats, _) = r.refresh(&profile(), false, deadline()).await;
-            assert_eq!(res.unwrap_err().error_type(), ty);
-            assert_eq!(stats.requests, 1);
-            assert_eq!(*st.saves.borrow(), 0);
-            assert_eq!(
-                st.value
-                    .borrow()
-                    .as_ref()
-                    .unwrap()
-                    .access_token
-                    .expose_secret(),
-                "Atza|OLD"
-            );
+            let w = World::new(&[DOC]);
+            w.store.put(PARAMETER, stored(100));
+            w.lwa.script([Err(rejection(error, status))]);
+            let run = w.run(false).await;
+            assert_eq!(run.result.unwrap_err().error_type(), ty);
+            assert_eq!(run.stats.requests, 1);
+            assert_eq!(w.journal.count(|c| matches!(c, Call::SecretRead(_))), 1);
+            assert!(w.journal.writes().is_empty());
+            assert_eq!(w.stored(), Some(stored(100)));
         }
     }
 
     #[tokio::test]
     async fn invalid_credentials_make_no_request() {
-        let (s, l, st) = (secrets(&["Atzr|bare"]), lwa(vec![]), FakeStore::default());
-        let r = Refresher::new(&s, &l, &st, Duration::from_secs(1800));
-        let (res, stats, _) = r.refresh(&profile(), true, deadline()).await;
-        assert_eq!(res.unwrap_err().error_type(), "CredentialsInvalid");
-        assert_eq!(stats.requests, 0);
+        let w = World::new(&["Atzr|bare"]);
+        let run = w.run(true).await;
+        assert_eq!(run.result.unwrap_err().error_type(), "CredentialsInvalid");
+        assert_eq!(run.stats.requests, 0);
+        assert!(w.journal.writes().is_empty());
+    }
+
+    #[tokio::test]
+    async fn unreadable_secret_is_credentials_unavailable_naming_it() {
+        let w = World::new(&[DOC]);
+        w.secrets.make_unreadable(SECRET);
+        let e = w.run(true).await.result.unwrap_err();
+        assert_eq!(e.error_type(), "CredentialsUnavailable");
+        assert!(e.to_string().contains("`spapi/lwa`"), "{e}");
     }
 
     #[tokio::test]
     async fn rotated_refresh_token_is_saved_before_the_access_token() {
-        let (s, l, st) = (
-            secrets(&[DOC]),
-            lwa(vec![Ok(("Atza|NEW", Some("Atzr|ROTATED"), 3600))]),
-            FakeStore::default(),
+        let w = World::new(&[DOC]);
+        w.lwa.rotate_refresh_tokens.set(true);
+        let run = w.run(false).await;
+        assert!(run.result.is_ok());
+        assert_eq!(
+            w.journal.writes(),
+            [
+                Call::RefreshTokenSaved(SECRET.into()),
+                Call::TokenSaved(PARAMETER.into())
+            ],
+            "the refresh token first: a crash between the two leaves a usable secret"
         );
-        let r = Refresher::new(&s, &l, &st, Duration::from_secs(1800));
-        let (res, _, _) = r.refresh(&profile(), false, deadline()).await;
-        assert!(res.is_ok());
-        let saved = s.saved.borrow().clone();
-        assert_eq!(saved.len(), 1);
+        let saved = w.secrets.current(SECRET).unwrap();
         assert!(
-            saved[0].contains("Atzr|ROTATED")
-                && saved[0].contains("amzn1.application-oa2-client.A")
+            saved.contains("Atzr|fake-rotated-1")
+                && saved.contains("amzn1.application-oa2-client.A")
+                && saved.contains("\"client_secret\":\"S1\""),
+            "{saved}"
+        );
+        // The next run sends the rotated one.
+        let doc = w.secrets.read_document(SECRET).await.unwrap();
+        assert!(matches!(
+            doc.into_credentials(None).unwrap().grant,
+            Grant::RefreshToken(t) if t.expose_secret() == "Atzr|fake-rotated-1"
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_lost_rotated_refresh_token_is_reported_and_the_access_token_still_stored() {
+        let w = World::new(&[DOC]);
+        w.lwa.rotate_refresh_tokens.set(true);
+        *w.secrets.fail_saves.borrow_mut() = Some("AccessDeniedException: no".into());
+        let e = w.run(false).await.result.unwrap_err();
+        assert_eq!(e.error_type(), "RefreshTokenNotPersisted");
+        assert!(e.to_string().contains("AccessDeniedException: no"), "{e}");
+        assert_eq!(
+            w.stored().unwrap().access_token.expose_secret(),
+            "Atza|fake-1"
+        );
+        assert_eq!(
+            w.journal.writes(),
+            [
+                Call::RefreshTokenSaved(SECRET.into()),
+                Call::TokenSaved(PARAMETER.into())
+            ]
         );
 
-        // The secret write fails: the access token is still stored, and the error says so.
-        let s = FakeSecrets {
-            fail_save: true,
-            ..secrets(&[DOC])
-        };
-        let l = lwa(vec![Ok(("Atza|NEW", Some("Atzr|ROTATED"), 3600))]);
-        let st = FakeStore::default();
-        let r = Refresher::new(&s, &l, &st, Duration::from_secs(1800));
-        let (res, _, _) = r.refresh(&profile(), false, deadline()).await;
-        assert_eq!(res.unwrap_err().error_type(), "RefreshTokenNotPersisted");
-        assert_eq!(
-            st.value
-                .borrow()
-                .as_ref()
-                .unwrap()
-                .access_token
-                .expose_secret(),
-            "Atza|NEW"
-        );
+        // Both writes fail: the error says both.
+        let w = World::new(&[DOC]);
+        w.lwa.rotate_refresh_tokens.set(true);
+        *w.secrets.fail_saves.borrow_mut() = Some("AccessDeniedException: no".into());
+        w.store
+            .fail_next_saves([TokenSaveError::Throttled("ThrottlingException: x".into())]);
+        let e = w.run(false).await.result.unwrap_err();
+        assert_eq!(e.error_type(), "RefreshTokenNotPersisted");
+        assert!(e.to_string().contains("could not be stored"), "{e}");
+        assert!(e.to_string().contains("ThrottlingException: x"), "{e}");
     }
 
     #[tokio::test]
     async fn store_failure_is_store_failed() {
-        let (s, l) = (secrets(&[DOC]), lwa(vec![Ok(("Atza|NEW", None, 3600))]));
-        let st = FakeStore {
-            fail_save: true,
-            ..Default::default()
-        };
-        let r = Refresher::new(&s, &l, &st, Duration::from_secs(1800));
-        let (res, _, _) = r.refresh(&profile(), false, deadline()).await;
-        let e = res.unwrap_err();
+        let w = World::new(&[DOC]);
+        w.store.fail_next_saves([TokenSaveError::Failed(
+            "AccessDeniedException: denied".into(),
+        )]);
+        let e = w.run(false).await.result.unwrap_err();
         assert_eq!(e.error_type(), "StoreFailed");
-        assert!(!e.to_string().contains("Atza|NEW"));
+        assert!(
+            e.to_string().contains("AccessDeniedException: denied"),
+            "{e}"
+        );
+        assert!(!e.to_string().contains("Atza|"));
+    }
+
+    #[tokio::test]
+    async fn the_token_request_ends_before_the_writes_reserve() {
+        let w = World::new(&[DOC]);
+        let deadline = w.clock.instant() + Duration::from_secs(30);
+        w.refresher()
+            .refresh(&profile(), true, deadline)
+            .await
+            .result
+            .unwrap();
+        assert_eq!(
+            *w.lwa.deadlines.borrow(),
+            [deadline - crate::budget::WRITE_RESERVE]
+        );
+    }
+
+    #[tokio::test]
+    async fn time_is_measured_on_the_clock() {
+        let w = World::new(&[DOC]);
+        w.lwa.slow(Duration::from_millis(700), w.clock.clone());
+        let run = w.run(true).await;
+        assert_eq!(run.stats.requests, 1);
+        // The report is as of the answer: issued at T0 (the fake's request
+        // time), 700 ms later, 3599 whole seconds left.
+        assert_eq!(run.result.unwrap().expires_in, 3599);
     }
 }

@@ -5,10 +5,14 @@
 
 use crate::aws::{LazySdkConfig, SecretsManagerSource, SsmTokenStore};
 use crate::config::{ConfigError, ReaderConfig, RefresherConfig, RefresherTarget};
+use crate::error::ErrorType;
+use crate::fleet::Fleet;
 use crate::handler::{deadline_instant, handle_fleet, handle_reader, handle_refresher};
 use crate::lwa::LwaClient;
+use crate::ports::SystemClock;
+use crate::profile::Profile;
 use crate::reader::Reader;
-use crate::refresh::{Profile, Refresher};
+use crate::refresh::Refresher;
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 
@@ -43,26 +47,28 @@ pub async fn run_refresher() -> Result<(), lambda_runtime::Error> {
             };
             let (refresher, profile) = (&refresher, &profile);
             lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-                let deadline = deadline_instant(event.context.deadline());
+                let deadline = deadline_instant(event.context.deadline(), &SystemClock);
                 handle_refresher(refresher, profile, &event.payload, deadline).await
             }))
             .await
         }
-        RefresherTarget::Fleet(fleet) => {
-            let settings = crate::fleet::FleetSettings {
-                secret_prefix: fleet.secret_prefix,
-                parameter_prefix: fleet.parameter_prefix,
-                app_secret_id: fleet.app_secret_id,
-                concurrency: fleet.concurrency,
-                write_tps: fleet.write_tps,
-                spread: fleet.spread,
-                margin: config.refresh_margin,
-                per_profile_budget: config.lwa_timeout + crate::refresh::WRITE_RESERVE,
-            };
-            let (secrets, endpoint, store, settings) = (&secrets, &endpoint, &store, &settings);
+        RefresherTarget::Fleet(settings) => {
+            let budget = config.budget();
+            let fleet = Fleet::new(
+                secrets,
+                endpoint,
+                store,
+                settings,
+                config.refresh_margin,
+                budget,
+            );
+            // The metrics dimension, read once.
+            let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME")
+                .unwrap_or_else(|_| "token-refresher".into());
+            let (fleet, function) = (&fleet, function.as_str());
             lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-                let deadline = deadline_instant(event.context.deadline());
-                handle_fleet(secrets, endpoint, store, settings, &event.payload, deadline).await
+                let deadline = deadline_instant(event.context.deadline(), &SystemClock);
+                handle_fleet(fleet, function, &event.payload, deadline).await
             }))
             .await
         }
@@ -92,13 +98,16 @@ pub async fn run_reader() -> Result<(), lambda_runtime::Error> {
 /// (errorType `ConfigInvalid`) when running under one, and exits with status 1.
 async fn fail_init(e: &ConfigError) -> ! {
     let line = format!("invalid configuration: {e}");
-    tracing::error!(error_type = "ConfigInvalid", "{line}");
+    tracing::error!(error_type = %ErrorType::ConfigInvalid, "{line}");
     if let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") {
-        let body = serde_json::json!({"errorType": "ConfigInvalid", "errorMessage": line});
+        let body = serde_json::json!({"errorType": ErrorType::ConfigInvalid, "errorMessage": line});
         let url = format!("http://{api}/2018-06-01/runtime/init/error");
         let sent = reqwest::Client::new()
             .post(url)
-            .header("Lambda-Runtime-Function-Error-Type", "ConfigInvalid")
+            .header(
+                "Lambda-Runtime-Function-Error-Type",
+                ErrorType::ConfigInvalid.as_str(),
+            )
             .header("content-type", "application/json")
             .body(body.to_string())
             .send()

@@ -29,6 +29,16 @@ pub fn init_with_writer<W>(writer: W, level: LevelFilter)
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
+    let _ = tracing::subscriber::set_global_default(subscriber(writer, level));
+}
+
+/// The subscriber [`init_with_writer`] installs: `writer` at `level`, other
+/// crates capped at DEBUG, JSON lines under `AWS_LAMBDA_LOG_FORMAT=JSON`.
+/// Tests install one per test with `tracing::subscriber::set_default`.
+pub fn subscriber<W>(writer: W, level: LevelFilter) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
     let others = level.min(LevelFilter::DEBUG);
     let targets = Targets::new()
         .with_default(others)
@@ -42,9 +52,9 @@ where
         .with_writer(writer);
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
     let registry = tracing_subscriber::registry().with(targets);
-    let _ = if json {
-        registry.with(layer.json().flatten_event(true)).try_init()
+    if json {
+        Box::new(registry.with(layer.json().flatten_event(true)))
     } else {
-        registry.with(layer).try_init()
-    };
+        Box::new(registry.with(layer))
+    }
 }

@@ -6,7 +6,8 @@
 mod common;
 
 use common::{assert_no_leaks, event, World, CLIENT_ID};
-use lwa_token_service::aws::{SecretsManagerSource, SsmTokenStore};
+use lwa_token_service::aws::{discover_all, SecretsManagerSource, SsmTokenStore};
+use lwa_token_service::budget::TimeBudget;
 use lwa_token_service::config::ReaderTarget;
 use lwa_token_service::fleet::{FleetSettings, FleetSummary};
 use lwa_token_service::handler::{handle_fleet, handle_reader};
@@ -86,8 +87,6 @@ impl Fleet {
             concurrency,
             write_tps,
             spread: Duration::from_secs(600),
-            margin: Duration::from_secs(1800),
-            per_profile_budget: Duration::from_secs(2),
         }
     }
 
@@ -97,12 +96,29 @@ impl Fleet {
         payload: &Value,
         deadline: Instant,
     ) -> Result<FleetSummary, (String, String)> {
-        let secrets = SecretsManagerSource::new(self.world.sdk.clone());
-        let endpoint = LwaClient::new(self.world.token_url(), Duration::from_secs(5), 2);
-        let store = SsmTokenStore::new(self.world.sdk.clone(), None);
-        handle_fleet(&secrets, &endpoint, &store, settings, payload, deadline)
+        self.run_within(settings, TIMEOUT, payload, deadline).await
+    }
+
+    /// A run whose token requests time out after `timeout` (the budget of
+    /// one request).
+    async fn run_within(
+        &self,
+        settings: &FleetSettings,
+        timeout: Duration,
+        payload: &Value,
+        deadline: Instant,
+    ) -> Result<FleetSummary, (String, String)> {
+        let fleet = lwa_token_service::fleet::Fleet::new(
+            SecretsManagerSource::new(self.world.sdk.clone()),
+            LwaClient::new(self.world.token_url(), timeout, 2),
+            SsmTokenStore::new(self.world.sdk.clone(), None),
+            settings.clone(),
+            Duration::from_secs(1800),
+            TimeBudget::new(timeout),
+        );
+        handle_fleet(&fleet, "token-refresher", payload, deadline)
             .await
-            .map_err(|e| (e.error_type().to_owned(), e.to_string()))
+            .map_err(|e| (e.error_type().as_str().to_owned(), e.to_string()))
     }
 
     async fn stored(&self, profile: &str) -> Option<StoredToken> {
@@ -118,6 +134,8 @@ impl Fleet {
         StoredToken::from_parameter_value(out.parameter()?.value()?).ok()
     }
 }
+
+const TIMEOUT: Duration = Duration::from_secs(5);
 
 fn deadline() -> Instant {
     Instant::now() + Duration::from_secs(120)
@@ -188,6 +206,7 @@ async fn discovers_past_one_page_with_a_shared_app_secret_and_grantless() {
 #[tokio::test]
 async fn one_failing_profile_never_stops_the_others() {
     let fleet = Fleet::new("fleet-isolation").await;
+    let logs = common::TestLogs::start();
     let good: Vec<String> = (0..4).map(|i| token(&fleet, i)).collect();
     let revoked = vec![token(&fleet, 99)];
     fleet.register(&good, &revoked).await;
@@ -218,8 +237,18 @@ async fn one_failing_profile_never_stops_the_others() {
         );
     }
     assert!(fleet.stored("revoked").await.is_none());
-    let logs = common::logs();
-    assert!(logs.contains("fleet run finished"));
+    let logs = logs.text();
+    let finished = logs
+        .lines()
+        .find(|l| l.contains("fleet run finished"))
+        .unwrap_or_else(|| panic!("no summary line in this test's logs:\n{logs}"));
+    // The summary line carries each failure's message and fix.
+    assert!(
+        finished.contains("error_type=ProfilesFailed")
+            && finished.contains(r#""profile":"revoked""#)
+            && finished.contains("re-authorize"),
+        "{finished}"
+    );
     assert_no_leaks(&[&message]);
 }
 
@@ -328,13 +357,13 @@ async fn profiles_not_reached_before_the_deadline_are_deferred() {
         .control_put(json!({"clients": [{"client_id": CLIENT_ID, "client_secrets": [fleet.world.client_secret],
                                          "refresh_tokens": tokens}], "delay_ms": 400}))
         .await;
-    let mut settings = fleet.settings(1, 0);
-    settings.per_profile_budget = Duration::from_millis(3500);
+    let settings = fleet.settings(1, 0);
     let secrets = SecretsManagerSource::new(fleet.world.sdk.clone());
-    secrets.discover(&fleet.secret_prefix).await.unwrap(); // warm moto up
+    discover_all(&secrets, &fleet.secret_prefix).await.unwrap(); // warm moto up
     let summary = fleet
-        .run(
+        .run_within(
             &settings,
+            Duration::from_millis(500),
             &event("scheduled.json"),
             Instant::now() + Duration::from_millis(4500),
         )

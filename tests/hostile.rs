@@ -39,7 +39,7 @@ async fn invoke(world: &World, attempts: u32, payload: &Value) -> Result<Value, 
     handle_refresher(&refresher, &world.profile(), payload, deadline())
         .await
         .map(|r| serde_json::to_value(r).unwrap())
-        .map_err(|e| (e.error_type().to_owned(), e.to_string()))
+        .map_err(|e| (e.error_type().as_str().to_owned(), e.to_string()))
 }
 
 fn reader(world: &World) -> R {
@@ -421,30 +421,39 @@ async fn a_lambda_timeout_too_short_for_the_request_is_explained() {
 }
 
 mod fakes {
-    use lwa_token_service::aws::{
-        CredentialsLoadError, CredentialsSource, TokenLoadError, TokenStore,
+    use lwa_token_service::credentials::Credentials;
+    use lwa_token_service::credentials::{RefreshTokenOrigin, SecretDocument};
+    use lwa_token_service::lwa::{ExchangeStats, LwaError, TokenResponse};
+    use lwa_token_service::ports::{
+        CredentialsLoadError, CredentialsRead, CredentialsSaveError, CredentialsWrite,
+        TokenEndpoint, TokenLoadError, TokenRead, TokenSaveError, TokenWrite,
     };
-    use lwa_token_service::credentials::{parse_credentials, Credentials, RefreshTokenOrigin};
-    use lwa_token_service::lwa::{ExchangeStats, LwaError, TokenEndpoint, TokenResponse};
     use lwa_token_service::secret::{AccessToken, RefreshToken};
     use lwa_token_service::token::StoredToken;
     use tokio::time::Instant;
 
     pub struct Secrets;
-    impl CredentialsSource for Secrets {
-        async fn load(&self, secret_id: &str) -> Result<Credentials, CredentialsLoadError> {
-            parse_credentials(
+    impl CredentialsRead for Secrets {
+        async fn read_document(
+            &self,
+            secret_id: &str,
+        ) -> Result<SecretDocument, CredentialsLoadError> {
+            SecretDocument::parse(
                 secret_id,
                 r#"{"client_id":"amzn1.application-oa2-client.A","client_secret":"S","refresh_token":"Atzr|OLD"}"#,
             )
             .map_err(CredentialsLoadError::Invalid)
         }
+    }
+    impl CredentialsWrite for Secrets {
         async fn save_refresh_token(
             &self,
             _: &RefreshTokenOrigin,
             _: &RefreshToken,
-        ) -> Result<(), String> {
-            Err("AccessDeniedException: not allowed to PutSecretValue".into())
+        ) -> Result<(), CredentialsSaveError> {
+            Err(CredentialsSaveError {
+                detail: "AccessDeniedException: not allowed to PutSecretValue".into(),
+            })
         }
     }
     pub struct Lwa;
@@ -466,37 +475,35 @@ mod fakes {
         }
     }
     pub struct Store;
-    impl TokenStore for Store {
-        async fn load_prefix(
-            &self,
-            _: &str,
-        ) -> Result<lwa_token_service::aws::StoredTokens, String> {
-            Ok(Default::default())
-        }
+    impl TokenRead for Store {
         async fn load(&self, _: &str) -> Result<Option<StoredToken>, TokenLoadError> {
             Ok(None)
         }
-        async fn save(
-            &self,
-            _: &str,
-            _: &StoredToken,
-        ) -> Result<(), lwa_token_service::aws::SaveError> {
-            Err("ThrottlingException: Rate exceeded".into())
+    }
+    impl TokenWrite for Store {
+        async fn save(&self, _: &str, _: &StoredToken) -> Result<(), TokenSaveError> {
+            Err(TokenSaveError::Throttled(
+                "ThrottlingException: Rate exceeded".into(),
+            ))
         }
     }
 }
 
 #[tokio::test]
 async fn lost_rotated_refresh_token_is_reported_when_the_store_also_fails() {
-    use lwa_token_service::refresh::{Profile, Refresher};
+    use lwa_token_service::profile::Profile;
+    use lwa_token_service::refresh::Refresher;
     let r = Refresher::new(fakes::Secrets, fakes::Lwa, fakes::Store, MARGIN);
     let profile = Profile {
         name: None,
         secret_id: "spapi/lwa".into(),
         parameter_name: "/spapi/lwa/access-token".into(),
     };
-    let (res, _, _) = r.refresh(&profile, true, deadline()).await;
-    let e = res.unwrap_err();
+    let e = r
+        .refresh(&profile, true, deadline())
+        .await
+        .result
+        .unwrap_err();
     let m = e.to_string();
     assert!(
         m.contains("refresh token") && m.contains("PutSecretValue"),
@@ -618,19 +625,28 @@ fn fleet_mode_refresher_starts_with_prefixes() {
 }
 
 #[tokio::test]
-async fn fleet_mode_reader_accepts_a_profile() {
-    // With a single parameter configured, the reader should at least not
-    // call the contract's `profile` field unknown; with fleet mode it selects
-    // the profile. Today: "unknown field `profile`".
+async fn a_single_token_reader_refuses_a_profile_by_name() {
+    // The contract's `profile` field is known to every reader: a
+    // single-token reader refuses it with what to do (not "unknown field"),
+    // whatever the profile, and serves nothing.
     let world = World::new("brk-fleet-profile").await;
     world.seed_token("Atza|PLANTED-P", 3000).await;
     let r = reader(&world);
-    let e = handle_reader(&r, json!({"action": "get", "profile": "../../other"}))
-        .await
-        .unwrap_err();
-    assert!(
-        !e.to_string().contains("unknown field"),
-        "the contract's `profile` field is not known: {e}"
+    for profile in ["../../other", "acme"] {
+        let e = handle_reader(&r, json!({"action": "get", "profile": profile}))
+            .await
+            .unwrap_err();
+        assert_eq!(e.error_type(), "InvalidEvent", "{e}");
+        assert!(
+            e.to_string()
+                .contains("serves one token (TOKEN_PARAMETER_NAME); remove `profile`"),
+            "{e}"
+        );
+    }
+    // Without the profile it serves the token.
+    assert_eq!(
+        handle_reader(&r, json!({"action": "get"})).await.unwrap()["access_token"],
+        "Atza|PLANTED-P"
     );
 }
 
@@ -651,19 +667,23 @@ fn margin_that_refreshes_on_every_scheduled_run_warns() {
 }
 
 #[tokio::test]
-async fn token_url_with_a_secret_in_the_query_is_refused_or_not_echoed() {
+async fn token_url_with_a_secret_in_the_query_is_refused_and_not_echoed() {
     use lwa_token_service::config::RefresherConfig;
-    use lwa_token_service::lwa::{ExchangeStats, LwaClient, TokenEndpoint};
+    use lwa_token_service::lwa::{ExchangeStats, LwaClient};
+    use lwa_token_service::ports::TokenEndpoint;
     let url = "https://127.0.0.1:9/auth/o2/token?client_secret=amzn1.oa2-cs.v1.PLANTED-Q";
-    let config = RefresherConfig::from_lookup(|n| match n {
+    let e = RefresherConfig::from_lookup(|n| match n {
         "LWA_CREDENTIALS_SECRET_ID" => Some("spapi/lwa".into()),
         "TOKEN_PARAMETER_NAME" => Some("/p".into()),
         "LWA_TOKEN_URL" => Some(url.into()),
         _ => None,
-    });
-    // Userinfo is refused ("must not carry credentials in the URL"); a query is not.
-    let Ok(config) = config else { return };
-    let client = LwaClient::new(config.token_url, Duration::from_millis(500), 1);
+    })
+    .expect_err("a token URL with a query string is refused");
+    assert_eq!(e.variable, "LWA_TOKEN_URL");
+    assert!(e.to_string().contains("query string"), "{e}");
+    assert!(!e.to_string().contains("PLANTED"), "{e}");
+    // And should such a URL reach the client, its errors do not echo it.
+    let client = LwaClient::new(url.parse().unwrap(), Duration::from_millis(500), 1);
     let creds = lwa_token_service::credentials::parse_credentials(
         "s",
         r#"{"client_id":"amzn1.application-oa2-client.A","client_secret":"amzn1.oa2-cs.v1.PLANTED-S","refresh_token":"Atzr|PLANTED-R"}"#,
@@ -675,6 +695,7 @@ async fn token_url_with_a_secret_in_the_query_is_refused_or_not_echoed() {
         .await
         .err()
         .expect("nothing listens on port 9");
+    assert_eq!(stats.requests, 1, "the request was tried: {e}");
     assert!(
         !e.to_string().contains("PLANTED"),
         "the URL (with the client secret in its query) is echoed into the error and log: {e}"

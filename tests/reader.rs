@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{assert_no_leaks, event, logs, World};
+use common::{assert_no_leaks, event, World};
 use lwa_token_service::aws::{LazySdkConfig, SsmTokenStore};
 use lwa_token_service::config::ReaderTarget;
 use lwa_token_service::handler::handle_reader;
@@ -141,6 +141,7 @@ async fn token_below_the_floor_is_503() {
 #[tokio::test]
 async fn aws_failure_is_502_without_detail() {
     let world = World::new("reader-502").await;
+    let logs = common::TestLogs::start();
     // An endpoint where nothing listens: every SSM call fails.
     let dead = LazySdkConfig::from_config(common::sdk_config("http://127.0.0.1:9"));
     let r = Reader::new(
@@ -153,9 +154,12 @@ async fn aws_failure_is_502_without_detail() {
         .unwrap();
     assert_eq!(http["statusCode"], 502);
     assert_eq!(body(&http), json!({"error": "upstream_unavailable"}));
+    let logged = logs.text();
     assert!(
-        logs().contains("could not read the token parameter"),
-        "the detail goes to the log"
+        logged.contains("could not read the token parameter")
+            && logged.contains(&world.parameter)
+            && logged.contains("could not reach the AWS endpoint"),
+        "the detail goes to the log: {logged}"
     );
     let err = handle_reader(&r, &single(&world), json!({}))
         .await

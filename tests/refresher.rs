@@ -45,7 +45,7 @@ async fn invoke(
     handle_refresher(&refresher, &world.profile(), payload, deadline())
         .await
         .map(|r| serde_json::to_value(r).unwrap())
-        .map_err(|e| (e.error_type().to_owned(), e.to_string()))
+        .map_err(|e| (e.error_type().as_str().to_owned(), e.to_string()))
 }
 
 fn assert_mentions(message: &str, expect: &Value) {

@@ -9,12 +9,12 @@
 mod common;
 
 use common::{assert_no_leaks, peers, World, CLIENT_ID};
-use lwa_token_service::adapters::application_management::SpApiApplicationManagement;
-use lwa_token_service::adapters::secret_versions::SecretsManagerVersions;
+use lwa_token_service::aws::SecretsManagerVersions;
 use lwa_token_service::lwa::LwaClient;
 use lwa_token_service::ports::secret_versions::{SecretVersions, Stage};
 use lwa_token_service::rotation::handler::handle;
 use lwa_token_service::rotation::rotator::{Rotator, RotatorSettings};
+use lwa_token_service::spapi::SpApiApplicationManagement;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -126,7 +126,7 @@ impl Rig {
             Err(e) => format!("{e} {e:?}"),
         };
         assert_no_leaks(&[&text]);
-        out.map_err(|e| (e.error_type().to_owned(), e.to_string()))
+        out.map_err(|e| (e.error_type().as_str().to_owned(), e.to_string()))
     }
 
     /// Receives what the queue holds and hands it to the function as Lambda's
@@ -313,15 +313,16 @@ async fn the_whole_rotation_loop() {
     // The refresher now uses the new secret; after the overlap the old one is refused.
     let refresher =
         r.w.refresher(Duration::from_secs(5), 2, Duration::from_secs(1800));
-    let (res, _, _) = refresher.refresh(&r.w.profile(), true, deadline()).await;
-    res.expect("refresh with the new secret");
+    let run = refresher.refresh(&r.w.profile(), true, deadline()).await;
+    run.result.expect("refresh with the new secret");
     assert_eq!(
         r.w.lwa_requests().await.last().unwrap()["form"]["client_secret"],
         new.as_str()
     );
     standin(&r.w, reqwest::Method::POST, "/expire-old", json!({})).await;
-    let (res, _, _) = refresher.refresh(&r.w.profile(), true, deadline()).await;
-    res.expect("still fine after the old secret is retired");
+    let run = refresher.refresh(&r.w.profile(), true, deadline()).await;
+    run.result
+        .expect("still fine after the old secret is retired");
 
     // Duplicate delivery of the status/check afterwards: nothing to do.
     let check = r.run(json!({"action":"check"})).await.unwrap();
@@ -414,6 +415,7 @@ async fn sp_api_refusals_and_retries() {
 #[tokio::test]
 async fn a_malformed_body_is_retried_and_never_logged() {
     let r = rig("malformed").await;
+    let captured = common::TestLogs::start();
     let body = r#"{"notificationType":"APPLICATION_OAUTH_CLIENT_NEW_SECRET","payload":{"applicationOAuthClientNewSecret":{"newClientSecret":"amzn1.oa2-cs.v1.PLANTED-MALFORMED""#;
     sqs(
         &r.w,
@@ -427,7 +429,7 @@ async fn a_malformed_body_is_retried_and_never_logged() {
         (1, 1),
         "listed for retry (the dead-letter queue takes it after maxReceiveCount)"
     );
-    let logs = common::logs();
+    let logs = captured.text();
     assert!(logs.contains(&failed[0]), "logged by messageId");
     assert!(
         !logs.contains("PLANTED-MALFORMED"),

@@ -3,7 +3,7 @@
 //! and never hold a client secret, token or notification body.
 
 use crate::credentials::CredentialsError;
-use crate::error::ServiceError;
+use crate::error::{ErrorType, ServiceError};
 use crate::lwa::LwaError;
 use crate::ports::application_management::RotateCallError;
 use lambda_runtime::Diagnostic;
@@ -80,10 +80,10 @@ pub enum RotatorError {
 
 impl RotatorError {
     /// The Lambda `errorType` of the contract.
-    pub fn error_type(&self) -> &'static str {
+    pub fn error_type(&self) -> ErrorType {
         match self {
-            RotatorError::RotationNotEnrolled { .. } => "RotationNotEnrolled",
-            RotatorError::RotationFailed(_) => "RotationFailed",
+            RotatorError::RotationNotEnrolled { .. } => ErrorType::RotationNotEnrolled,
+            RotatorError::RotationFailed(_) => ErrorType::RotationFailed,
             RotatorError::Lwa {
                 secret_id, error, ..
             } => ServiceError::Lwa {
@@ -92,10 +92,10 @@ impl RotatorError {
                 after_reread: false,
             }
             .error_type(),
-            RotatorError::NewSecretNotAccepted { .. } => "LwaInvalidClient",
-            RotatorError::CredentialsInvalid(_) => "CredentialsInvalid",
-            RotatorError::CredentialsUnavailable { .. } => "CredentialsUnavailable",
-            RotatorError::InvalidEvent(_) => "InvalidEvent",
+            RotatorError::NewSecretNotAccepted { .. } => ErrorType::LwaInvalidClient,
+            RotatorError::CredentialsInvalid(_) => ErrorType::CredentialsInvalid,
+            RotatorError::CredentialsUnavailable { .. } => ErrorType::CredentialsUnavailable,
+            RotatorError::InvalidEvent(_) => ErrorType::InvalidEvent,
         }
     }
 
@@ -114,7 +114,7 @@ impl RotatorError {
 impl From<RotatorError> for Diagnostic {
     fn from(e: RotatorError) -> Self {
         Diagnostic {
-            error_type: e.error_type().to_owned(),
+            error_type: e.error_type().as_str().to_owned(),
             error_message: e.to_string(),
         }
     }

@@ -4,11 +4,12 @@
 //! `ports::secret_versions`).
 
 use crate::credentials::{Credentials, Grant};
-use crate::lwa::{ExchangeStats, LwaError, LwaErrorCode, TokenEndpoint, TokenResponse};
+use crate::lwa::{ExchangeStats, LwaError, LwaErrorCode, TokenResponse};
 use crate::ports::application_management::{ApplicationManagement, RotateCallError};
 use crate::ports::secret_versions::{
     SecretVersions, Stage, VersionInfo, VersionValue, VersionsError,
 };
+use crate::ports::TokenEndpoint;
 use crate::secret::AccessToken;
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::{HashSet, VecDeque};

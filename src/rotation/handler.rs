@@ -4,9 +4,9 @@
 //! Logs notifications by `notificationId` and messages by `messageId`,
 //! never a body.
 
-use crate::lwa::TokenEndpoint;
 use crate::ports::application_management::ApplicationManagement;
 use crate::ports::secret_versions::SecretVersions;
+use crate::ports::TokenEndpoint;
 use crate::rotation::error::RotatorError;
 use crate::rotation::notification;
 use crate::rotation::rotator::{NotificationOutcome, Report, Rotator};
@@ -231,7 +231,7 @@ where
         }
         Err(e) => {
             let retry = e.retry_message();
-            tracing::error!(message_id, notification_id = %n.id, error_type = e.error_type(), error = %e, retry,
+            tracing::error!(message_id, notification_id = %n.id, error_type = e.error_type().as_str(), error = %e, retry,
                 "notification failed");
             retry
         }

@@ -12,9 +12,10 @@
 //!    `AWSPENDING` label.
 
 use crate::credentials::{Credentials, Grant};
-use crate::lwa::{ExchangeStats, LwaError, LwaErrorCode, TokenEndpoint};
+use crate::lwa::{ExchangeStats, LwaError, LwaErrorCode};
 use crate::ports::application_management::{ApplicationManagement, RotateCallError};
 use crate::ports::secret_versions::{SecretVersions, Stage, VersionValue};
+use crate::ports::TokenEndpoint;
 use crate::rotation::document::AppDocument;
 use crate::rotation::error::{LwaPurpose, RotatorError};
 use crate::rotation::notification::{Kind, NewSecret, Notification, SecretExpiry};
@@ -492,7 +493,7 @@ impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E
                     {
                         Ok(()) => promoted = true,
                         Err(e @ RotatorError::NewSecretNotAccepted { .. }) => {
-                            tracing::warn!(error_type = e.error_type(), error = %e, "pending secret not accepted yet")
+                            tracing::warn!(error_type = e.error_type().as_str(), error = %e, "pending secret not accepted yet")
                         }
                         Err(e) => return Err(e),
                     }

@@ -2,15 +2,16 @@
 //! (`ConfigInvalid` at cold start), adapters built once, then the Lambda
 //! runtime loop. Every run prints the `ClientSecretDaysLeft` EMF line.
 
-use crate::adapters::application_management::SpApiApplicationManagement;
-use crate::adapters::secret_versions::SecretsManagerVersions;
 use crate::aws::LazySdkConfig;
+use crate::aws::SecretsManagerVersions;
 use crate::config::ConfigError;
 use crate::handler::deadline_instant;
 use crate::lwa::LwaClient;
+use crate::ports::SystemClock;
 use crate::rotation::config::RotatorConfig;
 use crate::rotation::handler::handle;
 use crate::rotation::rotator::{Rotator, RotatorSettings};
+use crate::spapi::SpApiApplicationManagement;
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -52,7 +53,7 @@ pub async fn run_rotator() -> Result<(), lambda_runtime::Error> {
         .unwrap_or_else(|_| "client-secret-rotator".into());
     let (rotator, function) = (&rotator, function.as_str());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let deadline = deadline_instant(event.context.deadline());
+        let deadline = deadline_instant(event.context.deadline(), &SystemClock);
         let now = OffsetDateTime::now_utc();
         // Boxed: the nested futures are too deep for the layout query otherwise.
         let result = Box::pin(handle(rotator, &event.payload, now, deadline)).await;
@@ -70,7 +71,7 @@ pub async fn run_rotator() -> Result<(), lambda_runtime::Error> {
             println!("{}", crate::rotation::status::emf_days_left(days, function, now));
         }
         if let Err(e) = &result {
-            tracing::error!(error_type = e.error_type(), error = %e, "client-secret-rotator failed");
+            tracing::error!(error_type = e.error_type().as_str(), error = %e, "client-secret-rotator failed");
         }
         result.map_err(Diagnostic::from)
     }))

@@ -10,7 +10,8 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ssm::config::{Credentials as AwsCredentials, SharedCredentialsProvider};
 use lwa_token_service::aws::{LazySdkConfig, SecretsManagerSource, SsmTokenStore};
 use lwa_token_service::lwa::LwaClient;
-use lwa_token_service::refresh::{Profile, Refresher};
+use lwa_token_service::profile::Profile;
+use lwa_token_service::refresh::Refresher;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -76,10 +77,16 @@ pub fn peers() -> &'static Peers {
 
 static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
 
-struct LogWriter;
+/// Writes to the process-wide buffer (scanned for leaks) and, when set, to
+/// one test's own buffer.
+#[derive(Clone, Default)]
+struct LogWriter(Option<Arc<Mutex<Vec<u8>>>>);
 impl Write for LogWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         LOGS.lock().unwrap().extend_from_slice(buf);
+        if let Some(own) = &self.0 {
+            own.lock().unwrap().extend_from_slice(buf);
+        }
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -93,15 +100,46 @@ pub fn capture_logs() {
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
         lwa_token_service::telemetry::init_with_writer(
-            || LogWriter,
+            LogWriter::default,
             tracing_subscriber::filter::LevelFilter::TRACE,
         );
     });
 }
 
-/// Everything logged so far.
+/// Everything logged so far by every test of this binary (for the leak
+/// scan; use [`TestLogs`] to check what one test logged).
 pub fn logs() -> String {
     String::from_utf8_lossy(&LOGS.lock().unwrap()).into_owned()
+}
+
+/// What one test logs: a subscriber for the current thread (a
+/// `#[tokio::test]` runs its tasks there) writing to this test's own buffer
+/// as well as the process-wide one, until dropped.
+pub struct TestLogs {
+    own: Arc<Mutex<Vec<u8>>>,
+    _guard: tracing::subscriber::DefaultGuard,
+}
+
+impl TestLogs {
+    /// Starts capturing this thread's logs.
+    pub fn start() -> Self {
+        capture_logs();
+        let own = Arc::new(Mutex::new(Vec::new()));
+        let writer = LogWriter(Some(own.clone()));
+        let subscriber = lwa_token_service::telemetry::subscriber(
+            move || writer.clone(),
+            tracing_subscriber::filter::LevelFilter::TRACE,
+        );
+        TestLogs {
+            own,
+            _guard: tracing::subscriber::set_default(subscriber),
+        }
+    }
+
+    /// Everything this test logged so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.own.lock().unwrap()).into_owned()
+    }
 }
 
 /// Secret values found in `text`: any LWA token (`Atza|x`, `Atzr|x`), client

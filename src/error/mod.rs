@@ -5,6 +5,10 @@
 //! `error_description` and HTTP status where there is one, and never a secret
 //! value (client secret, refresh token, access token).
 
+mod error_type;
+
+pub use error_type::ErrorType;
+
 use crate::credentials::CredentialsError;
 use crate::lwa::{LwaError, LwaErrorCode};
 use lambda_runtime::Diagnostic;
@@ -76,28 +80,33 @@ pub enum ServiceError {
 
 impl ServiceError {
     /// The Lambda `errorType` of the contract.
-    pub fn error_type(&self) -> &'static str {
+    pub fn error_type(&self) -> ErrorType {
         match self {
             ServiceError::Lwa { error, .. } => match error {
                 LwaError::Rejected { code, .. } => match code {
-                    LwaErrorCode::InvalidGrant => "LwaInvalidGrant",
-                    LwaErrorCode::InvalidClient => "LwaInvalidClient",
-                    LwaErrorCode::UnauthorizedClient => "LwaUnauthorizedClient",
-                    LwaErrorCode::InvalidScope => "LwaInvalidScope",
-                    LwaErrorCode::InvalidRequest | LwaErrorCode::Other(_) => "LwaInvalidRequest",
-                    LwaErrorCode::UnsupportedGrantType => "LwaUnsupportedGrantType",
-                    LwaErrorCode::AccessDenied => "LwaAccessDenied",
+                    LwaErrorCode::InvalidGrant => ErrorType::LwaInvalidGrant,
+                    LwaErrorCode::InvalidClient => ErrorType::LwaInvalidClient,
+                    LwaErrorCode::UnauthorizedClient => ErrorType::LwaUnauthorizedClient,
+                    LwaErrorCode::InvalidScope => ErrorType::LwaInvalidScope,
+                    LwaErrorCode::InvalidRequest | LwaErrorCode::Other(_) => {
+                        ErrorType::LwaInvalidRequest
+                    }
+                    LwaErrorCode::UnsupportedGrantType => ErrorType::LwaUnsupportedGrantType,
+                    LwaErrorCode::AccessDenied => ErrorType::LwaAccessDenied,
                 },
-                LwaError::Unavailable { .. } => "LwaUnavailable",
-                LwaError::Malformed { .. } => "LwaMalformedResponse",
+                LwaError::ClientRejectedEarlier => ErrorType::LwaInvalidClient,
+                LwaError::Unavailable { .. } | LwaError::NotStarted { .. } => {
+                    ErrorType::LwaUnavailable
+                }
+                LwaError::Malformed { .. } => ErrorType::LwaMalformedResponse,
             },
-            ServiceError::CredentialsInvalid(_) => "CredentialsInvalid",
-            ServiceError::CredentialsUnavailable { .. } => "CredentialsUnavailable",
-            ServiceError::StoreFailed { .. } => "StoreFailed",
-            ServiceError::RefreshTokenNotPersisted { .. } => "RefreshTokenNotPersisted",
-            ServiceError::TokenUnavailable(_) => "TokenUnavailable",
-            ServiceError::ProfilesFailed(_) => "ProfilesFailed",
-            ServiceError::InvalidEvent(_) => "InvalidEvent",
+            ServiceError::CredentialsInvalid(_) => ErrorType::CredentialsInvalid,
+            ServiceError::CredentialsUnavailable { .. } => ErrorType::CredentialsUnavailable,
+            ServiceError::StoreFailed { .. } => ErrorType::StoreFailed,
+            ServiceError::RefreshTokenNotPersisted { .. } => ErrorType::RefreshTokenNotPersisted,
+            ServiceError::TokenUnavailable(_) => ErrorType::TokenUnavailable,
+            ServiceError::ProfilesFailed(_) => ErrorType::ProfilesFailed,
+            ServiceError::InvalidEvent(_) => ErrorType::InvalidEvent,
         }
     }
 }
@@ -105,23 +114,34 @@ impl ServiceError {
 impl From<ServiceError> for Diagnostic {
     fn from(e: ServiceError) -> Self {
         Diagnostic {
-            error_type: e.error_type().to_owned(),
+            error_type: e.error_type().as_str().to_owned(),
             error_message: e.to_string(),
         }
     }
 }
 
 fn lwa_message(secret_id: &str, error: &LwaError, after_reread: bool) -> String {
-    let (status, error_code, description) = match error {
+    let (code, said) = match error {
         LwaError::Rejected {
+            code,
             status,
             error,
             description,
-            ..
-        } => (*status, error.as_str(), description.as_deref().unwrap_or("no description")),
-        LwaError::Unavailable { attempts: 0, last } => {
+        } => (
+            code,
+            format!(
+                "HTTP {status} {error}: {}",
+                description.as_deref().unwrap_or("no description")
+            ),
+        ),
+        LwaError::ClientRejectedEarlier => (
+            &LwaErrorCode::InvalidClient,
+            "invalid_client earlier in this run, so the same client ID and client secret were not sent again"
+                .to_owned(),
+        ),
+        LwaError::NotStarted { reason } => {
             return format!(
-                "no token request was made: the Lambda deadline left no time for one ({last}). Raise the \
+                "no token request was made: the Lambda deadline left no time for one ({reason}). Raise the \
                  function's timeout (the template sets 30 s) so a request of LWA_TIMEOUT_MS fits. {LEFT_AS_IT_WAS}"
             )
         }
@@ -139,11 +159,15 @@ fn lwa_message(secret_id: &str, error: &LwaError, after_reread: bool) -> String 
             )
         }
     };
-    let said = format!("HTTP {status} {error_code}: {description}");
-    let LwaError::Rejected { code, .. } = error else {
-        unreachable!()
-    };
-    let advice = match code {
+    format!(
+        "{}. {LEFT_AS_IT_WAS}",
+        advice(code, &said, secret_id, after_reread)
+    )
+}
+
+/// What to do about an OAuth rejection; `said` is what LWA answered.
+fn advice(code: &LwaErrorCode, said: &str, secret_id: &str, after_reread: bool) -> String {
+    match code {
         LwaErrorCode::InvalidGrant => format!(
             "LWA rejected the refresh token in secret `{secret_id}` ({said}). The seller revoked the app's \
              authorization or never granted it: have the seller re-authorize the app (Seller Central > \
@@ -177,8 +201,7 @@ fn lwa_message(secret_id: &str, error: &LwaError, after_reread: bool) -> String 
             "LWA rejected the request ({said}). Check the values in secret `{secret_id}` for stray characters \
              or a value pasted into the wrong field"
         ),
-    };
-    format!("{advice}. {LEFT_AS_IT_WAS}")
+    }
 }
 
 #[cfg(test)]

@@ -40,8 +40,9 @@ where
     E: aws_sdk_secretsmanager::error::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    let (kind, detail) = describe_sdk_error(e);
-    let fix = match kind {
+    let failure = describe_sdk_error(e);
+    let detail = failure.detail;
+    let fix = match failure.kind {
         AwsFailure::NotFound => " (check the secret name and the region)".to_owned(),
         AwsFailure::AccessDenied => format!(
             " (give the function secretsmanager:{action} on the secret, and kms:Decrypt/kms:GenerateDataKey if it uses a customer key)"
@@ -81,7 +82,8 @@ impl SecretVersions for SecretsManagerVersions {
             Ok(o) => value(o.version_id(), o.secret_string()).map(Some),
             // A label on no version answers ResourceNotFoundException.
             Err(e)
-                if stage != Stage::Current && describe_sdk_error(&e).0 == AwsFailure::NotFound =>
+                if stage != Stage::Current
+                    && describe_sdk_error(&e).kind == AwsFailure::NotFound =>
             {
                 Ok(None)
             }

@@ -1,0 +1,134 @@
+//! Function URL requests (payload format 2.0) to the reader: `GET` only,
+//! `?profile=` in fleet mode, JSON answers with `cache-control: no-store`.
+//! An AWS failure is a bare 502: its detail goes to the log only.
+
+use super::reader::resolve_parameter;
+use crate::config::ReaderTarget;
+use crate::ports::TokenRead;
+use crate::reader::{ReadError, Reader};
+use aws_lambda_events::http::{HeaderMap, HeaderValue};
+use aws_lambda_events::lambda_function_urls::LambdaFunctionUrlResponse;
+use serde_json::{json, Value};
+
+/// `true` for a function URL request (it has `requestContext.http`).
+pub fn is_function_url_event(event: &Value) -> bool {
+    event
+        .get("requestContext")
+        .and_then(|c| c.get("http"))
+        .is_some_and(Value::is_object)
+}
+
+/// The `profile` query parameter of a function URL request.
+fn query_profile(event: &Value) -> Option<String> {
+    if let Some(p) = event
+        .pointer("/queryStringParameters/profile")
+        .and_then(Value::as_str)
+    {
+        return Some(p.to_owned());
+    }
+    let raw = event.get("rawQueryString").and_then(Value::as_str)?;
+    raw.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (k == "profile").then(|| v.to_owned())
+    })
+}
+
+/// Answers one function URL request.
+pub async fn handle_url_request<S: TokenRead>(
+    reader: &Reader<S>,
+    target: &ReaderTarget,
+    event: &Value,
+) -> LambdaFunctionUrlResponse {
+    let method = event
+        .pointer("/requestContext/http/method")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if !method.eq_ignore_ascii_case("GET") {
+        let mut response = http_response(
+            405,
+            &json!({"error": "method_not_allowed", "message": "use GET"}),
+        );
+        response
+            .headers
+            .insert("allow", HeaderValue::from_static("GET"));
+        return response;
+    }
+    let parameter = match resolve_parameter(target, query_profile(event).as_deref()) {
+        Ok(p) => p,
+        Err(message) => {
+            return http_response(
+                400,
+                &json!({"error": "invalid_profile", "message": message}),
+            )
+        }
+    };
+    match reader.get(&parameter).await {
+        Ok(served) => http_response(
+            200,
+            &serde_json::to_value(served.answer).expect("serializes"),
+        ),
+        Err(ReadError::Unavailable(message)) => {
+            tracing::error!(error_type = "TokenUnavailable", error = %message, "no usable token");
+            http_response(
+                503,
+                &json!({"error": "token_unavailable", "message": message}),
+            )
+        }
+        Err(ReadError::Upstream(detail)) => {
+            tracing::error!(parameter = %parameter, detail = %detail, "could not read the token parameter");
+            http_response(502, &json!({"error": "upstream_unavailable"}))
+        }
+    }
+}
+
+fn http_response(status: i64, body: &Value) -> LambdaFunctionUrlResponse {
+    let mut headers = HeaderMap::new();
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
+    headers.insert("cache-control", HeaderValue::from_static("no-store"));
+    let mut response = LambdaFunctionUrlResponse::default();
+    response.status_code = status;
+    response.headers = headers;
+    response.body = Some(body.to_string());
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(name: &str) -> Value {
+        let path = format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn reader_event_shapes() {
+        assert!(is_function_url_event(&event("reader-url-get.json")));
+        assert!(is_function_url_event(&event("reader-url-post.json")));
+        assert!(!is_function_url_event(&event("reader-get.json")));
+        assert!(!is_function_url_event(&json!({})));
+        assert!(!is_function_url_event(
+            &json!({"requestContext": {"http": 1}})
+        ));
+    }
+
+    #[test]
+    fn the_profile_comes_from_the_parsed_or_the_raw_query() {
+        assert_eq!(
+            query_profile(
+                &json!({"queryStringParameters": {"profile": "a"}, "rawQueryString": "profile=b"})
+            ),
+            Some("a".into())
+        );
+        assert_eq!(
+            query_profile(&json!({"rawQueryString": "x=1&profile=b"})),
+            Some("b".into())
+        );
+        assert_eq!(
+            query_profile(&json!({"rawQueryString": "profile"})),
+            Some("".into())
+        );
+        assert_eq!(query_profile(&json!({"rawQueryString": "x=1"})), None);
+        assert_eq!(query_profile(&json!({})), None);
+    }
+}

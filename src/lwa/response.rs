@@ -1,0 +1,437 @@
+//! One HTTP answer of the token endpoint, classified: a token, a final
+//! rejection, or a reason to retry (with LWA's `Retry-After`). LWA's text is
+//! scrubbed of the secret values sent before it reaches an error or a log.
+
+use super::types::{LwaError, LwaErrorCode, TokenResponse};
+use crate::secret::{redact, AccessToken, RefreshToken};
+use reqwest::header::{HeaderMap, CONTENT_TYPE, RETRY_AFTER};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// The longest `expires_in` accepted (LWA says 3600 today).
+const MAX_EXPIRES_IN: u64 = 86_400;
+/// The longest `Retry-After` honoured.
+const MAX_RETRY_AFTER_SECONDS: u64 = 3600;
+
+/// What one attempt came to.
+pub(crate) enum Attempt {
+    /// A token or a final error: no retry.
+    Done(Result<TokenResponse, LwaError>),
+    /// Worth another attempt.
+    Retry {
+        /// What went wrong (scrubbed).
+        why: String,
+        /// LWA's `Retry-After`, when it sent one.
+        retry_after: Option<Duration>,
+    },
+}
+
+/// Reads `Retry-After` as seconds or an HTTP date (relative to `now`), at
+/// most an hour.
+fn retry_after(headers: &HeaderMap, now: OffsetDateTime) -> Option<Duration> {
+    let raw = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = raw.parse::<u64>() {
+        return Some(Duration::from_secs(secs.min(MAX_RETRY_AFTER_SECONDS)));
+    }
+    let when = OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc2822).ok()?;
+    let secs = (when - now)
+        .whole_seconds()
+        .clamp(0, MAX_RETRY_AFTER_SECONDS as i64);
+    Some(Duration::from_secs(secs as u64))
+}
+
+/// The media type of an answer, for messages.
+pub(crate) fn content_type(headers: &HeaderMap) -> String {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "no content type".to_owned())
+}
+
+fn short(s: &str) -> String {
+    const MAX: usize = 300;
+    let s = s.trim();
+    if s.len() <= MAX {
+        return s.to_owned();
+    }
+    let mut end = MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// Turns one HTTP answer into a result or a reason to retry. `known` are the
+/// values sent (secrets among them): LWA's text is scrubbed of them.
+/// Turns one HTTP answer into a result or a reason to retry. `known` are the
+/// values sent (secrets among them): LWA's text is scrubbed of them.
+/// `requested_at` is when the request was sent; `now` is when the answer
+/// came (for a `Retry-After` date).
+pub(crate) fn classify(
+    status: u16,
+    headers: &HeaderMap,
+    body: &[u8],
+    requested_at: OffsetDateTime,
+    now: OffsetDateTime,
+    known: &[&str],
+) -> Attempt {
+    let clean = |t: &str| short(&redact(t, known));
+    let json: Option<serde_json::Map<String, serde_json::Value>> =
+        serde_json::from_slice(body).ok();
+    if status == 200 {
+        return Attempt::Done(parse_token(json, requested_at, &clean));
+    }
+    // A wrong path: retrying cannot help.
+    if status == 404 || status == 405 {
+        return Attempt::Done(Err(LwaError::Rejected {
+            code: LwaErrorCode::InvalidRequest,
+            error: if status == 404 {
+                "not_found"
+            } else {
+                "method_not_allowed"
+            }
+            .to_owned(),
+            description: Some(format!(
+                "the URL is not a token endpoint: check that LWA_TOKEN_URL is {}",
+                crate::config::DEFAULT_TOKEN_URL
+            )),
+            status,
+        }));
+    }
+    let error_field = json.as_ref().and_then(|m| m.get("error"));
+    let oauth_error = error_field.and_then(|e| e.as_str()).map(|error| {
+        let description = json
+            .as_ref()
+            .and_then(|m| m.get("error_description"))
+            .and_then(|d| d.as_str())
+            .map(&clean)
+            .filter(|d| !d.is_empty());
+        (clean(error.trim()), description)
+    });
+    let retryable = status == 429 || status >= 500;
+    match oauth_error {
+        Some((error, description)) if !retryable && (400..500).contains(&status) => {
+            Attempt::Done(Err(LwaError::Rejected {
+                code: LwaErrorCode::parse(&error),
+                error,
+                description,
+                status,
+            }))
+        }
+        Some((error, description)) => Attempt::Retry {
+            why: format!(
+                "HTTP {status} {error}{}",
+                description.map(|d| format!(" ({d})")).unwrap_or_default()
+            ),
+            retry_after: retry_after(headers, now),
+        },
+        None => {
+            let what = match (&json, error_field) {
+                (Some(_), Some(_)) => {
+                    format!(
+                        "a {} body whose `error` is not a string",
+                        content_type(headers)
+                    )
+                }
+                (Some(_), None) => {
+                    format!("a {} body without an `error` field", content_type(headers))
+                }
+                (None, _) if body.is_empty() => "an empty body".to_owned(),
+                (None, _) => format!("a {} body (not JSON)", content_type(headers)),
+            };
+            let why = if (300..400).contains(&status) {
+                let location = headers
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .map(|l| format!(" to {}", clean(l.split('?').next().unwrap_or_default())))
+                    .unwrap_or_default();
+                format!("HTTP {status}: a redirect{location}, which is not followed; check LWA_TOKEN_URL")
+            } else {
+                format!("HTTP {status} with {what}")
+            };
+            Attempt::Retry {
+                why,
+                retry_after: retry_after(headers, now),
+            }
+        }
+    }
+}
+
+fn parse_token(
+    json: Option<serde_json::Map<String, serde_json::Value>>,
+    requested_at: OffsetDateTime,
+    clean: &dyn Fn(&str) -> String,
+) -> Result<TokenResponse, LwaError> {
+    let malformed = |problem: &str| LwaError::Malformed {
+        status: 200,
+        problem: problem.to_owned(),
+    };
+    let map = json.ok_or_else(|| malformed("the body is not a JSON object"))?;
+    if let Some(error) = map.get("error") {
+        let shown = error
+            .as_str()
+            .map(clean)
+            .unwrap_or_else(|| "(not a string)".into());
+        return Err(malformed(&format!("the body carries error `{shown}`")));
+    }
+    let access_token = match map.get("access_token") {
+        Some(serde_json::Value::String(s)) if !s.trim().is_empty() => s.trim().to_owned(),
+        Some(serde_json::Value::String(_)) => return Err(malformed("access_token is empty")),
+        Some(_) => return Err(malformed("access_token is not a string")),
+        None => return Err(malformed("access_token is missing")),
+    };
+    if access_token.len() > 2048 {
+        return Err(malformed(
+            "access_token is longer than the 2048 bytes LWA documents",
+        ));
+    }
+    if !access_token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(malformed(
+            "access_token contains spaces or control characters, so it cannot be sent in a header",
+        ));
+    }
+    let expires_in = match map.get("expires_in") {
+        Some(v) => v
+            .as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+            .filter(|n| (1..=MAX_EXPIRES_IN).contains(n))
+            .ok_or_else(|| {
+                malformed(&format!(
+                    "expires_in is not a whole number of seconds from 1 to {MAX_EXPIRES_IN}"
+                ))
+            })?,
+        None => return Err(malformed("expires_in is missing")),
+    };
+    let token_type = match map.get("token_type") {
+        None | Some(serde_json::Value::Null) => "bearer".to_owned(),
+        Some(serde_json::Value::String(t)) if t.trim().eq_ignore_ascii_case("bearer") => {
+            "bearer".to_owned()
+        }
+        Some(_) => return Err(malformed("token_type is not `bearer`")),
+    };
+    let refresh_token = map
+        .get("refresh_token")
+        .and_then(|t| t.as_str())
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_graphic()))
+        .map(RefreshToken::new);
+    Ok(TokenResponse {
+        access_token: AccessToken::new(access_token),
+        token_type,
+        expires_in,
+        refresh_token,
+        requested_at,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(ct: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(CONTENT_TYPE, HeaderValue::from_str(ct).unwrap());
+        h
+    }
+    const T0: OffsetDateTime = time::macros::datetime!(2026-11-30 12:00:00 UTC);
+
+    fn run(status: u16, ct: &str, body: &str) -> Attempt {
+        classify(status, &headers(ct), body.as_bytes(), T0, T0, &["S3CRET"])
+    }
+
+    #[test]
+    fn oauth_errors_are_final() {
+        let cases = [
+            (400, "invalid_grant", LwaErrorCode::InvalidGrant),
+            (401, "invalid_client", LwaErrorCode::InvalidClient),
+            (400, "unauthorized_client", LwaErrorCode::UnauthorizedClient),
+            (400, "invalid_scope", LwaErrorCode::InvalidScope),
+            (400, "invalid_request", LwaErrorCode::InvalidRequest),
+            (
+                400,
+                "unsupported_grant_type",
+                LwaErrorCode::UnsupportedGrantType,
+            ),
+            (403, "access_denied", LwaErrorCode::AccessDenied),
+            (
+                400,
+                "something_new",
+                LwaErrorCode::Other("something_new".into()),
+            ),
+        ];
+        for (status, error, code) in cases {
+            let body = format!(r#"{{"error_description":"desc","error":"{error}"}}"#);
+            match run(status, "application/json;charset=UTF-8", &body) {
+                Attempt::Done(Err(LwaError::Rejected {
+                    code: c,
+                    status: s,
+                    description,
+                    ..
+                })) => {
+                    assert_eq!(c, code);
+                    assert_eq!(s, status);
+                    assert_eq!(description.as_deref(), Some("desc"));
+                }
+                _ => panic!("{error}: expected a final rejection"),
+            }
+        }
+    }
+
+    #[test]
+    fn server_errors_throttling_and_html_are_retried() {
+        for (status, ct, body) in [
+            (500, "text/plain", "Internal Server Error"),
+            (503, "text/html", "<html><body>sorry</body></html>"),
+            (429, "application/json", r#"{"error":"rate_limited"}"#),
+            (502, "application/json", r#"{"error":"server_error"}"#),
+            (403, "text/html", "<html>blocked</html>"),
+        ] {
+            match run(status, ct, body) {
+                Attempt::Retry { why, .. } => {
+                    assert!(why.contains(&status.to_string()), "{why}");
+                    assert!(!why.contains("<html"), "{why}");
+                }
+                _ => panic!("{status} {ct}: expected a retry"),
+            }
+        }
+    }
+
+    #[test]
+    fn retry_after_seconds_and_date() {
+        let mut h = headers("text/plain");
+        h.insert(RETRY_AFTER, HeaderValue::from_static("7"));
+        assert_eq!(retry_after(&h, T0), Some(Duration::from_secs(7)));
+        h.insert(RETRY_AFTER, HeaderValue::from_static("99999999"));
+        assert_eq!(retry_after(&h, T0), Some(Duration::from_secs(3600)));
+        // An HTTP date, exactly 30 s after the answer; one in the past is 0.
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Mon, 30 Nov 2026 12:00:30 GMT"),
+        );
+        assert_eq!(retry_after(&h, T0), Some(Duration::from_secs(30)));
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Mon, 30 Nov 2026 13:00:01 GMT"),
+        );
+        assert_eq!(retry_after(&h, T0), Some(Duration::from_secs(3600)));
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Mon, 30 Nov 2026 11:59:00 GMT"),
+        );
+        assert_eq!(retry_after(&h, T0), Some(Duration::ZERO));
+        h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&h, T0), None);
+        // The classification carries it.
+        let mut h = headers("application/json");
+        h.insert(RETRY_AFTER, HeaderValue::from_static("5"));
+        match classify(429, &h, b"{}", T0, T0, &[]) {
+            Attempt::Retry { retry_after, .. } => {
+                assert_eq!(retry_after, Some(Duration::from_secs(5)))
+            }
+            _ => panic!("429 is retried"),
+        }
+    }
+
+    #[test]
+    fn token_answers() {
+        let ok = r#"{"access_token":"Atza|A","refresh_token":"Atzr|R","token_type":"bearer","expires_in":1200}"#;
+        match run(200, "application/json", ok) {
+            Attempt::Done(Ok(t)) => {
+                assert_eq!(t.expires_in, 1200);
+                assert_eq!(t.access_token.expose_secret(), "Atza|A");
+                assert_eq!(t.refresh_token.unwrap().expose_secret(), "Atzr|R");
+            }
+            _ => panic!("expected a token"),
+        }
+        for bad in [
+            r#"{"token_type":"bearer","expires_in":3600}"#,
+            r#"{"access_token":"","token_type":"bearer","expires_in":3600}"#,
+            r#"{"access_token":"Atza|A","token_type":"bearer"}"#,
+            r#"{"access_token":"Atza|A","expires_in":0}"#,
+            r#"{"access_token":"Atza|A","expires_in":-5}"#,
+            r#"{"error":"invalid_grant","error_description":"x"}"#,
+            "<html>ok</html>",
+        ] {
+            assert!(
+                matches!(
+                    run(200, "application/json", bad),
+                    Attempt::Done(Err(LwaError::Malformed { .. }))
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn echoed_secrets_are_scrubbed() {
+        let body = r#"{"error":"invalid_request","error_description":"bad client_secret=S3CRET refresh_token=Atzr|abc"}"#;
+        match run(400, "application/json", body) {
+            Attempt::Done(Err(e)) => {
+                let shown = e.to_string();
+                assert!(
+                    !shown.contains("S3CRET") && !shown.contains("Atzr|abc"),
+                    "{shown}"
+                );
+            }
+            _ => panic!("expected a rejection"),
+        }
+        match run(
+            500,
+            "application/json",
+            r#"{"error":"server_error","error_description":"S3CRET"}"#,
+        ) {
+            Attempt::Retry { why, .. } => assert!(!why.contains("S3CRET"), "{why}"),
+            _ => panic!("expected a retry"),
+        }
+    }
+
+    #[test]
+    fn wrong_paths_are_final_and_point_at_the_url() {
+        for (status, body) in [
+            (404, "<html>nope</html>"),
+            (404, r#"{"error":"not_found"}"#),
+            (405, ""),
+        ] {
+            match run(status, "text/html", body) {
+                Attempt::Done(Err(LwaError::Rejected {
+                    description,
+                    status: s,
+                    ..
+                })) => {
+                    let d = description.unwrap_or_default();
+                    assert!(d.contains("LWA_TOKEN_URL"), "{status} {body}: {d}");
+                    assert_eq!(s, status);
+                }
+                _ => panic!("{status}: expected a final rejection"),
+            }
+        }
+    }
+
+    #[test]
+    fn unusable_tokens_are_malformed() {
+        for bad in [
+            r#"{"access_token":"Atza|A","expires_in":18446744073709551615}"#,
+            r#"{"access_token":"Atza|A","expires_in":86401}"#,
+            r#"{"access_token":"Atza|A
+B","expires_in":3600}"#,
+            r#"{"access_token":"Atza|A","token_type":"mac","expires_in":3600}"#,
+            r#"{"access_token":"Atza|A","token_type":7,"expires_in":3600}"#,
+            r#"{"error":400}"#,
+        ] {
+            assert!(
+                matches!(
+                    run(200, "application/json", bad),
+                    Attempt::Done(Err(LwaError::Malformed { .. }))
+                ),
+                "{bad}"
+            );
+        }
+        match run(400, "application/json", r#"{"error":400}"#) {
+            Attempt::Retry { why, .. } => assert!(why.contains("not a string"), "{why}"),
+            _ => panic!("expected a retry"),
+        }
+    }
+}

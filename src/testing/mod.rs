@@ -1,0 +1,14 @@
+//! Test support, public so integration tests (`tests/`) can use it too.
+//! Nothing here is used by the functions themselves.
+//!
+//! - [`ManualClock`]: virtual time;
+//! - [`Journal`]: one ordered record of the calls the fakes saw;
+//! - [`FakeSecrets`], [`FakeStore`], [`FakeLwa`]: every port in memory.
+
+pub mod clock;
+pub mod fakes;
+pub mod journal;
+
+pub use clock::ManualClock;
+pub use fakes::{rejection, token_answer, FakeLwa, FakeSecrets, FakeStore};
+pub use journal::{Call, Journal};
