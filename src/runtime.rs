@@ -96,7 +96,7 @@ pub async fn run_reader() -> Result<(), lambda_runtime::Error> {
 
 /// Logs the one line, reports it to the Runtime API as an init error
 /// (errorType `ConfigInvalid`) when running under one, and exits with status 1.
-async fn fail_init(e: &ConfigError) -> ! {
+pub(crate) async fn fail_init(e: &ConfigError) -> ! {
     let line = format!("invalid configuration: {e}");
     tracing::error!(error_type = %ErrorType::ConfigInvalid, "{line}");
     if let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") {

@@ -15,10 +15,11 @@ use lwa_token_service::ports::secret_versions::{SecretVersions, Stage};
 use lwa_token_service::rotation::handler::handle;
 use lwa_token_service::rotation::rotator::{Rotator, RotatorSettings};
 use lwa_token_service::spapi::SpApiApplicationManagement;
+use lwa_token_service::testing::ManualClock;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
+use std::sync::Arc;
 use std::time::Duration;
-use time::OffsetDateTime;
 use tokio::time::Instant;
 
 const ROTATION: &str = "sellingpartnerapi::client_credential:rotation";
@@ -27,6 +28,8 @@ type R = Rotator<SecretsManagerVersions, LwaClient, SpApiApplicationManagement>;
 
 struct Rig {
     w: World,
+    /// The SP-API client's clock: retry backoff sleeps are virtual.
+    spapi_clock: Arc<ManualClock>,
     queue_url: String,
     rotator: R,
 }
@@ -93,6 +96,7 @@ async fn rig(name: &str) -> Rig {
         json!({"queue_url": queue_url, "sqs_endpoint": peers().moto}),
     )
     .await;
+    let spapi_clock = Arc::new(ManualClock::starting_now());
     let rotator = Rotator::new(
         SecretsManagerVersions::new(w.sdk.clone()),
         LwaClient::new(w.token_url(), Duration::from_secs(5), 2),
@@ -100,7 +104,8 @@ async fn rig(name: &str) -> Rig {
             &format!("{}/ns/{}", peers().lwa, w.ns).parse().unwrap(),
             Duration::from_secs(5),
             3,
-        ),
+        )
+        .with_clock(spapi_clock.clone()),
         RotatorSettings {
             secret_id: w.secret_id.clone(),
             rotate_before_days: 30,
@@ -109,6 +114,7 @@ async fn rig(name: &str) -> Rig {
     );
     Rig {
         w,
+        spapi_clock,
         queue_url,
         rotator,
     }
@@ -120,7 +126,7 @@ fn deadline() -> Instant {
 
 impl Rig {
     async fn run(&self, event: Value) -> Result<Value, (String, String)> {
-        let out = handle(&self.rotator, &event, OffsetDateTime::now_utc(), deadline()).await;
+        let out = handle(&self.rotator, &event, deadline()).await;
         let text = match &out {
             Ok(v) => v.to_string(),
             Err(e) => format!("{e} {e:?}"),
@@ -407,6 +413,11 @@ async fn sp_api_refusals_and_retries() {
         "not enrolled, 403, then 503, 429, 204"
     );
     assert_eq!(r.rotations().await, 1);
+    assert_eq!(
+        r.spapi_clock.sleeps().len(),
+        2,
+        "one backoff after the 503, one after the 429"
+    );
     let again = r.run(json!({"action":"rotate"})).await.unwrap();
     assert_eq!(again["rotated"], false, "24 h guard");
     assert_eq!(r.rotations().await, 1);

@@ -4,7 +4,7 @@
 //! `client_secret_expires_at` and `client_secret_rotation_requested_at`
 //! (RFC 3339 UTC). Every other field and key name is kept on write.
 
-use crate::credentials::{CredentialsError, SecretDocument};
+use crate::credentials::{CredentialsError, SecretDocument, CLIENT_ID_KEYS, CLIENT_SECRET_KEYS};
 use crate::rotation::notification::parse_time;
 use crate::secret::ClientSecret;
 use crate::token::rfc3339;
@@ -17,22 +17,6 @@ use time::OffsetDateTime;
 pub const EXPIRES_AT: &str = "client_secret_expires_at";
 /// When the last rotate call was accepted, while its new secret is awaited.
 pub const REQUESTED_AT: &str = "client_secret_rotation_requested_at";
-
-// The accepted key names (the first is canonical), as in `credentials.rs`.
-const CLIENT_ID_KEYS: &[&str] = &[
-    "client_id",
-    "lwa_app_id",
-    "LWA_APP_ID",
-    "AppClientId",
-    "clientId",
-];
-const CLIENT_SECRET_KEYS: &[&str] = &[
-    "client_secret",
-    "lwa_client_secret",
-    "LWA_CLIENT_SECRET",
-    "AppClientSecret",
-    "clientSecret",
-];
 
 /// One version of the app's secret.
 #[derive(Clone)]

@@ -100,11 +100,11 @@ pub fn parse_command(event: &Value) -> Result<Command, RotatorError> {
     Ok(command)
 }
 
-/// Handles one invocation; `now` is the wall clock at its start.
+/// Handles one invocation; the rules are judged at the rotator's clock's
+/// `now()` at its start.
 pub async fn handle<V, E, A>(
     rotator: &Rotator<V, E, A>,
     event: &Value,
-    now: OffsetDateTime,
     deadline: Instant,
 ) -> Result<Value, RotatorError>
 where
@@ -112,6 +112,7 @@ where
     E: TokenEndpoint,
     A: ApplicationManagement,
 {
+    let now = rotator.clock().now();
     if let Some(sqs) = sqs_event(event) {
         let response = handle_batch(rotator, &sqs?, now, deadline).await;
         return Ok(serde_json::to_value(response).expect("the batch response serializes"));
@@ -161,7 +162,9 @@ where
     let mut response = SqsBatchResponse::default();
     for record in &event.records {
         let message_id = record.message_id.clone().unwrap_or_default();
-        let retry = if deadline.saturating_duration_since(Instant::now()) < RECORD_RESERVE {
+        let retry = if deadline.saturating_duration_since(rotator.clock().instant())
+            < RECORD_RESERVE
+        {
             tracing::warn!(message_id = %message_id, "not started: too little time left before the deadline; retried");
             true
         } else {

@@ -15,7 +15,7 @@ use crate::credentials::{Credentials, Grant};
 use crate::lwa::{ExchangeStats, LwaError, LwaErrorCode};
 use crate::ports::application_management::{ApplicationManagement, RotateCallError};
 use crate::ports::secret_versions::{SecretVersions, Stage, VersionValue};
-use crate::ports::TokenEndpoint;
+use crate::ports::{system_clock, SharedClock, TokenEndpoint};
 use crate::rotation::document::AppDocument;
 use crate::rotation::error::{LwaPurpose, RotatorError};
 use crate::rotation::notification::{Kind, NewSecret, Notification, SecretExpiry};
@@ -78,17 +78,30 @@ pub struct Rotator<V, E, A> {
     lwa: E,
     app: A,
     settings: RotatorSettings,
+    clock: SharedClock,
 }
 
 impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E, A> {
-    /// Wires the ports.
+    /// Wires the ports, on the system clock.
     pub fn new(versions: V, lwa: E, app: A, settings: RotatorSettings) -> Self {
         Self {
             versions,
             lwa,
             app,
             settings,
+            clock: system_clock(),
         }
+    }
+
+    /// The same rotator on `clock` (the time rules are judged by).
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
     }
 
     /// The settings.

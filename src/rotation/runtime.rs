@@ -4,7 +4,6 @@
 
 use crate::aws::LazySdkConfig;
 use crate::aws::SecretsManagerVersions;
-use crate::config::ConfigError;
 use crate::handler::deadline_instant;
 use crate::lwa::LwaClient;
 use crate::ports::SystemClock;
@@ -14,7 +13,6 @@ use crate::rotation::rotator::{Rotator, RotatorSettings};
 use crate::spapi::SpApiApplicationManagement;
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
-use time::OffsetDateTime;
 
 /// Builds the rotator from its configuration and the shared SDK config.
 pub fn compose(
@@ -46,7 +44,7 @@ pub async fn run_rotator() -> Result<(), lambda_runtime::Error> {
     crate::telemetry::init();
     let config = match RotatorConfig::from_env() {
         Ok(c) => c,
-        Err(e) => fail_init(&e).await,
+        Err(e) => crate::runtime::fail_init(&e).await,
     };
     let rotator = compose(&config, LazySdkConfig::new());
     let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME")
@@ -54,9 +52,9 @@ pub async fn run_rotator() -> Result<(), lambda_runtime::Error> {
     let (rotator, function) = (&rotator, function.as_str());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let deadline = deadline_instant(event.context.deadline(), &SystemClock);
-        let now = OffsetDateTime::now_utc();
+        let now = rotator.clock().now();
         // Boxed: the nested futures are too deep for the layout query otherwise.
-        let result = Box::pin(handle(rotator, &event.payload, now, deadline)).await;
+        let result = Box::pin(handle(rotator, &event.payload, deadline)).await;
         // The metric on every run (best effort: a failing read is already reported).
         let status = match &result {
             Ok(v) if v.get("days_left").is_some() => None,
@@ -76,21 +74,4 @@ pub async fn run_rotator() -> Result<(), lambda_runtime::Error> {
         result.map_err(Diagnostic::from)
     }))
     .await
-}
-
-/// Logs the line and reports it as an init error (errorType `ConfigInvalid`).
-async fn fail_init(e: &ConfigError) -> ! {
-    let line = format!("invalid configuration: {e}");
-    tracing::error!(error_type = "ConfigInvalid", "{line}");
-    if let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") {
-        let body = serde_json::json!({"errorType": "ConfigInvalid", "errorMessage": line});
-        let _ = reqwest::Client::new()
-            .post(format!("http://{api}/2018-06-01/runtime/init/error"))
-            .header("Lambda-Runtime-Function-Error-Type", "ConfigInvalid")
-            .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await;
-    }
-    std::process::exit(1)
 }

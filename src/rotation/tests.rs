@@ -9,6 +9,8 @@ use super::handler::handle;
 use super::rotator::{Rotator, RotatorSettings};
 use crate::ports::application_management::RotateCallError;
 use crate::ports::secret_versions::Stage;
+use crate::ports::Clock;
+use crate::testing::ManualClock;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +24,7 @@ const NEW: &str = "amzn1.oa2-cs.v1.PLANTED-NEW";
 const QUEUE: &str = "arn:aws:sqs:us-east-1:123456789012:spapi-client-secret";
 
 struct W {
+    clock: Arc<ManualClock>,
     journal: Journal,
     sm: Arc<FakeSecrets>,
     lwa: Arc<FakeLwa>,
@@ -34,6 +37,7 @@ fn world_with(doc: Value, created: OffsetDateTime) -> W {
     let sm = FakeSecrets::new(journal.clone(), &doc.to_string(), created);
     let lwa = FakeLwa::new(journal.clone(), &[OLD, NEW]);
     let app = FakeApp::new(journal.clone());
+    let clock = Arc::new(ManualClock::new(NOW));
     let rotator = Rotator::new(
         sm.clone(),
         lwa.clone(),
@@ -43,8 +47,10 @@ fn world_with(doc: Value, created: OffsetDateTime) -> W {
             rotate_before_days: 30,
             queue_arn: Some(QUEUE.into()),
         },
-    );
+    )
+    .with_clock(clock.clone());
     W {
+        clock,
         journal,
         sm,
         lwa,
@@ -60,8 +66,16 @@ fn world() -> W {
     )
 }
 
-fn deadline() -> Instant {
-    Instant::now() + Duration::from_secs(60)
+/// A minute from the world's (virtual) now.
+fn deadline(w: &W) -> Instant {
+    w.clock.instant() + Duration::from_secs(60)
+}
+
+/// Moves the world's clock to `now` (never backwards).
+fn at(w: &W, now: OffsetDateTime) {
+    let current = w.clock.now();
+    assert!(now >= current, "the test's times go forward");
+    w.clock.advance((now - current).try_into().unwrap());
 }
 
 fn journal(w: &W) -> Vec<String> {
@@ -107,7 +121,8 @@ async fn run(
     event: Value,
     now: OffsetDateTime,
 ) -> Result<Value, super::error::RotatorError> {
-    let out = handle(&w.rotator, &event, now, deadline()).await;
+    at(w, now);
+    let out = handle(&w.rotator, &event, deadline(w)).await;
     let text = match &out {
         Ok(v) => v.to_string(),
         Err(e) => format!("{e} {e:?}"),
@@ -584,8 +599,7 @@ async fn no_record_is_started_without_time_left() {
     let out = handle(
         &w.rotator,
         &batch(&[&new_secret_body(ME, NEW, "2026-10-28T10:00:00Z", "n-1")]),
-        NOW,
-        Instant::now() + Duration::from_secs(1),
+        w.clock.instant() + Duration::from_secs(1),
     )
     .await
     .unwrap();

@@ -9,8 +9,9 @@
 //! errors are retried like LWA's (attempts, backoff with full jitter,
 //! `Retry-After`, never past the deadline); other statuses are not.
 
-use crate::lwa::{backoff, USER_AGENT};
+use crate::lwa::{backoff, MIN_ATTEMPT, USER_AGENT};
 use crate::ports::application_management::{ApplicationManagement, RotateCallError};
+use crate::ports::{system_clock, SharedClock};
 use crate::secret::{redact, AccessToken};
 use reqwest::Url;
 use std::sync::OnceLock;
@@ -19,7 +20,6 @@ use tokio::time::Instant;
 
 /// The operation's path under the SP-API endpoint.
 pub const ROTATE_PATH: &str = "applications/2023-11-30/clientSecret";
-const MIN_ATTEMPT: Duration = Duration::from_millis(250);
 const MAX_BODY: usize = 64 * 1024;
 
 /// The SP-API client.
@@ -28,6 +28,7 @@ pub struct SpApiApplicationManagement {
     timeout: Duration,
     max_attempts: u32,
     http: OnceLock<reqwest::Client>,
+    clock: SharedClock,
 }
 
 enum Attempt {
@@ -50,7 +51,14 @@ impl SpApiApplicationManagement {
             timeout,
             max_attempts: max_attempts.max(1),
             http: OnceLock::new(),
+            clock: system_clock(),
         }
+    }
+
+    /// The same client on `clock` (deadlines and backoff sleeps).
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
     }
 
     fn http(&self) -> &reqwest::Client {
@@ -180,7 +188,7 @@ impl ApplicationManagement for SpApiApplicationManagement {
         let mut last = String::from("the deadline left no time for a request");
         let mut attempts = 0;
         for attempt in 1..=self.max_attempts {
-            let remaining = deadline.saturating_duration_since(Instant::now());
+            let remaining = deadline.saturating_duration_since(self.clock.instant());
             if remaining < MIN_ATTEMPT {
                 break;
             }
@@ -193,13 +201,15 @@ impl ApplicationManagement for SpApiApplicationManagement {
                         break;
                     }
                     let delay = backoff(attempt).max(retry_after.unwrap_or_default());
-                    if delay + MIN_ATTEMPT > deadline.saturating_duration_since(Instant::now()) {
+                    if delay + MIN_ATTEMPT
+                        > deadline.saturating_duration_since(self.clock.instant())
+                    {
                         last = format!("{last}; stopped before the Lambda deadline");
                         break;
                     }
                     tracing::warn!(attempt, reason = %last, delay_ms = delay.as_millis() as u64,
                         "SP-API rotate call failed, retrying");
-                    tokio::time::sleep(delay).await;
+                    self.clock.sleep(delay).await;
                 }
             }
         }
