@@ -12,10 +12,13 @@
 //! secret by hand before Amazon accepted it.
 
 use crate::credentials::Credentials;
+use crate::lwa::{ExchangeStats, TokenResponse};
+use crate::ports::{CredentialsRead, TokenEndpoint};
 use crate::rotation::document::AppDocument;
 use crate::secret::ClientSecret;
 use secrecy::SecretString;
 use time::OffsetDateTime;
+use tokio::time::Instant;
 
 /// The client of the secret's `AWSPREVIOUS` version.
 #[derive(Clone)]
@@ -59,6 +62,54 @@ pub fn fallback_credentials(
         refresh_token_origin: None,
         ..current.clone()
     })
+}
+
+/// The fallback itself, for the refresher after `invalid_client` with the
+/// current secret (re-read): reads `AWSPREVIOUS`, and if it qualifies,
+/// requests a token with it once. On success: the warning, the
+/// `PreviousClientSecretUsed` metric, and the credentials used (without a
+/// refresh-token origin, so nothing is written to the secret) with LWA's
+/// answer. `None` when there is nothing to try or LWA refused it too (the
+/// caller reports the current secret's error).
+pub async fn try_previous<C: CredentialsRead, E: TokenEndpoint>(
+    source: &C,
+    endpoint: &E,
+    secret_id: &str,
+    current: &Credentials,
+    now: OffsetDateTime,
+    deadline: Instant,
+    stats: &mut ExchangeStats,
+) -> Option<(Credentials, TokenResponse)> {
+    let previous = match source.read_previous_client(secret_id).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return None,
+        Err(e) => {
+            tracing::warn!(secret_id, error = %e, "could not read the AWSPREVIOUS version for the previous-secret fallback");
+            return None;
+        }
+    };
+    let Some(credentials) = fallback_credentials(current, &previous, now) else {
+        tracing::info!(secret_id, "the AWSPREVIOUS version does not qualify for the fallback (another client ID, the same secret, or past its recorded expiry)");
+        return None;
+    };
+    match endpoint.request_token(&credentials, deadline, stats).await {
+        Ok(answer) => {
+            tracing::warn!(
+                secret_id,
+                previous_client_secret_used = true,
+                "{}",
+                warning(secret_id)
+            );
+            let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME")
+                .unwrap_or_else(|_| "token-refresher".into());
+            println!("{}", emf_line(&function, now));
+            Some((credentials, answer))
+        }
+        Err(e) => {
+            tracing::warn!(secret_id, error = %e, "LWA refused the previous client secret (AWSPREVIOUS) too");
+            None
+        }
+    }
 }
 
 /// The warning after a successful fallback (names the secret, never a value).
@@ -147,5 +198,122 @@ mod tests {
         assert!(w.contains("spapi/lwa") && w.contains("AWSPREVIOUS") && !w.contains("oa2-cs"));
         let m: serde_json::Value = serde_json::from_str(&emf_line("f", NOW)).unwrap();
         assert_eq!(m["PreviousClientSecretUsed"], 1);
+    }
+
+    /// The refresher over the shared fakes: the current secret is refused,
+    /// the previous one maybe accepted.
+    mod refresher {
+        use crate::ports::Clock;
+        use crate::profile::Profile;
+        use crate::refresh::{RefreshRun, Refresher};
+        use crate::testing::{Call, FakeLwa, FakeSecrets, FakeStore, Journal, ManualClock};
+        use std::sync::Arc;
+        use std::time::Duration;
+        use time::macros::datetime;
+
+        const ID: &str = "spapi/lwa";
+        const NEW_DOC: &str = r#"{"client_id":"A","client_secret":"amzn1.oa2-cs.v1.PLANTED-NEW","refresh_token":"Atzr|PLANTED-R"}"#;
+
+        struct W {
+            journal: Journal,
+            secrets: FakeSecrets,
+            lwa: FakeLwa,
+            store: FakeStore,
+            clock: Arc<ManualClock>,
+        }
+
+        fn world(previous: &str) -> W {
+            let journal = Journal::new();
+            let secrets = FakeSecrets::new(&journal);
+            secrets.put(ID, &[NEW_DOC]);
+            secrets
+                .previous
+                .borrow_mut()
+                .insert(ID.into(), previous.into());
+            W {
+                lwa: FakeLwa::new(&journal, &["amzn1.oa2-cs.v1.PLANTED-OLD"]),
+                store: FakeStore::new(&journal),
+                secrets,
+                journal,
+                clock: Arc::new(ManualClock::new(datetime!(2026-05-03 10:00 UTC))),
+            }
+        }
+
+        async fn run(w: &W) -> RefreshRun {
+            let profile = Profile {
+                name: None,
+                secret_id: ID.into(),
+                parameter_name: "/p".into(),
+            };
+            Refresher::new(&w.secrets, &w.lwa, &w.store, Duration::from_secs(1800))
+                .with_clock(w.clock.clone())
+                .refresh(&profile, true, w.clock.instant() + Duration::from_secs(30))
+                .await
+        }
+
+        fn old(expires: &str) -> String {
+            serde_json::json!({"client_id": "A", "client_secret": "amzn1.oa2-cs.v1.PLANTED-OLD",
+                "refresh_token": "Atzr|PLANTED-R", "client_secret_expires_at": expires})
+            .to_string()
+        }
+
+        #[tokio::test]
+        async fn works_inside_the_overlap_and_never_writes_to_the_secret() {
+            let w = world(&old("2026-05-08T10:00:00Z"));
+            w.lwa.rotate_refresh_tokens.set(true); // even a rotated refresh token is not saved
+            let run = run(&w).await;
+            let report = run.result.expect("refreshed with the previous secret");
+            assert_eq!(format!("{:?}", report.outcome), "Refreshed");
+            assert_eq!(
+                *w.lwa.seen_secrets.borrow(),
+                [
+                    "amzn1.oa2-cs.v1.PLANTED-NEW",
+                    "amzn1.oa2-cs.v1.PLANTED-NEW",
+                    "amzn1.oa2-cs.v1.PLANTED-OLD"
+                ],
+                "current, current after the re-read, then the previous once"
+            );
+            assert_eq!(
+                w.journal.writes(),
+                [Call::TokenSaved("/p".into())],
+                "nothing written to the secret"
+            );
+            assert_eq!(w.secrets.current(ID).as_deref(), Some(NEW_DOC));
+            let previous_reads = w
+                .journal
+                .count(|c| matches!(c, Call::PreviousSecretRead(_)));
+            assert_eq!(
+                previous_reads, 1,
+                "AWSPREVIOUS read once, after the re-read"
+            );
+        }
+
+        #[tokio::test]
+        async fn refused_after_the_recorded_expiry() {
+            let w = world(&old("2026-05-03T09:59:59Z"));
+            let run = run(&w).await;
+            let e = run
+                .result
+                .expect_err("no fallback past the recorded expiry");
+            assert_eq!(e.error_type().as_str(), "LwaInvalidClient");
+            assert_eq!(w.lwa.requests(), 2, "the previous secret is not tried");
+            assert!(w.journal.writes().is_empty());
+            let text = format!("{e} {e:?}");
+            assert!(!text.contains("PLANTED"), "{text}");
+        }
+
+        #[tokio::test]
+        async fn not_tried_for_another_client_and_refused_once_only() {
+            let w = world(r#"{"client_id":"B","client_secret":"amzn1.oa2-cs.v1.PLANTED-OLD"}"#);
+            assert!(run(&w).await.result.is_err());
+            assert_eq!(w.lwa.requests(), 2);
+            // The previous secret refused too: one try, then the current secret's error.
+            let w = world(&old("2026-05-08T10:00:00Z"));
+            let refusing = FakeLwa::new(&w.journal, &[]);
+            let w = W { lwa: refusing, ..w };
+            let e = run(&w).await.result.expect_err("both refused");
+            assert_eq!(e.error_type().as_str(), "LwaInvalidClient");
+            assert_eq!(w.lwa.requests(), 3);
+        }
     }
 }

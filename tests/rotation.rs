@@ -451,3 +451,69 @@ async fn a_malformed_body_is_retried_and_never_logged() {
         r.w.client_secret
     );
 }
+
+/// The refresher's fallback, on real Secrets Manager version stages: a new
+/// secret pasted by hand before Amazon accepts it.
+#[tokio::test]
+async fn the_refresher_falls_back_to_the_previous_secret() {
+    let r = rig("fallback").await;
+    let pasted = format!("amzn1.oa2-cs.v1.PLANTED-PASTED-{}", r.w.ns);
+    let doc = |expires: Option<&str>| {
+        let mut v = json!({"client_id": CLIENT_ID, "client_secret": r.w.client_secret, "refresh_token": r.w.refresh_token});
+        if let Some(e) = expires {
+            v["client_secret_expires_at"] = json!(e);
+        }
+        v
+    };
+    let put = |v: Value| {
+        r.w.secrets
+            .put_secret_value()
+            .secret_id(&r.w.secret_id)
+            .secret_string(v.to_string())
+            .send()
+    };
+    // AWSPREVIOUS: the old secret, recorded to expire in the future.
+    put(doc(Some("2099-01-01T00:00:00Z"))).await.unwrap();
+    let mut new = doc(None);
+    new["client_secret"] = json!(pasted);
+    put(new.clone()).await.unwrap();
+    let versions = || async {
+        SecretsManagerVersions::new(r.w.sdk.clone())
+            .list_versions(&r.w.secret_id)
+            .await
+            .unwrap()
+            .len()
+    };
+    let before = versions().await;
+    let refresher =
+        r.w.refresher(Duration::from_secs(5), 1, Duration::from_secs(1800));
+    let run = refresher.refresh(&r.w.profile(), true, deadline()).await;
+    let report = run.result.expect("refreshed with the previous secret");
+    assert_no_leaks(&[&serde_json::to_string(&report).unwrap()]);
+    let sent: Vec<Value> =
+        r.w.lwa_requests()
+            .await
+            .iter()
+            .map(|q| q["form"]["client_secret"].clone())
+            .collect();
+    assert_eq!(sent.last().unwrap(), &json!(r.w.client_secret));
+    assert_eq!(versions().await, before, "nothing written to the secret");
+    assert_eq!(
+        r.stage(Stage::Current).await.unwrap()["client_secret"],
+        pasted
+    );
+
+    // Past its recorded expiry, the previous secret is not tried.
+    put(doc(Some("2020-01-01T00:00:00Z"))).await.unwrap();
+    put(new).await.unwrap();
+    let requests = r.w.lwa_requests().await.len();
+    let run = refresher.refresh(&r.w.profile(), true, deadline()).await;
+    let e = run.result.expect_err("no fallback");
+    assert_eq!(e.error_type().as_str(), "LwaInvalidClient");
+    assert_eq!(
+        r.w.lwa_requests().await.len(),
+        requests + 2,
+        "current twice (re-read), previous never"
+    );
+    assert_no_leaks(&[&e.to_string()]);
+}

@@ -36,6 +36,8 @@ pub struct FakeSecrets {
     pub fail_saves: RefCell<Option<String>>,
     /// Discovery fails after sending this many secrets.
     pub discovery_fails_after: Cell<Option<usize>>,
+    /// The `AWSPREVIOUS` value of each secret (the previous-secret fallback).
+    pub previous: RefCell<BTreeMap<String, String>>,
 }
 
 impl FakeSecrets {
@@ -90,6 +92,20 @@ impl CredentialsRead for FakeSecrets {
         self.journal.push(Call::SecretRead(secret_id.to_owned()));
         let text = self.read(secret_id)?;
         SecretDocument::parse(secret_id, &text).map_err(CredentialsLoadError::Invalid)
+    }
+
+    async fn read_previous_client(
+        &self,
+        secret_id: &str,
+    ) -> Result<Option<crate::previous_secret::PreviousClient>, CredentialsLoadError> {
+        self.journal
+            .push(Call::PreviousSecretRead(secret_id.to_owned()));
+        Ok(self.previous.borrow().get(secret_id).and_then(|text| {
+            crate::previous_secret::PreviousClient::parse(
+                secret_id,
+                &secrecy::SecretString::from(text.clone()),
+            )
+        }))
     }
 }
 
