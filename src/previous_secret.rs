@@ -316,4 +316,45 @@ mod tests {
             assert_eq!(w.lwa.requests(), 3);
         }
     }
+
+    #[tokio::test]
+    async fn fleet_profiles_fall_back_to_the_app_secrets_previous_version() {
+        use crate::fleet::credentials::FleetCredentials;
+        use crate::ports::CredentialsRead;
+        use crate::testing::{FakeSecrets, Journal};
+        let secrets = FakeSecrets::new(&Journal::new());
+        secrets.put("sellers/acme", &[r#"{"refresh_token":"Atzr|R"}"#]);
+        secrets.put(
+            "app",
+            &[r#"{"client_id":"A","client_secret":"amzn1.oa2-cs.v1.NEW"}"#],
+        );
+        let fleet = FleetCredentials::new(&secrets, Some("app".into()), None);
+        assert!(fleet
+            .read_previous_client("sellers/acme")
+            .await
+            .unwrap()
+            .is_none());
+        secrets.previous.borrow_mut().insert(
+            "app".into(),
+            r#"{"client_id":"A","client_secret":"amzn1.oa2-cs.v1.OLD"}"#.into(),
+        );
+        let p = fleet
+            .read_previous_client("sellers/acme")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.client_secret.expose_secret(), "amzn1.oa2-cs.v1.OLD");
+        // A profile with its own previous client uses that one.
+        secrets.previous.borrow_mut().insert(
+            "sellers/acme".into(),
+            r#"{"client_id":"A","client_secret":"amzn1.oa2-cs.v1.OWN","refresh_token":"Atzr|R"}"#
+                .into(),
+        );
+        let p = fleet
+            .read_previous_client("sellers/acme")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.client_secret.expose_secret(), "amzn1.oa2-cs.v1.OWN");
+    }
 }
