@@ -8,10 +8,12 @@ pub mod config;
 pub mod document;
 pub mod error;
 pub mod handler;
+mod install;
 pub mod notification;
 pub mod rotator;
 pub mod rules;
 pub mod runtime;
+mod schedule;
 pub mod status;
 
 #[cfg(test)]

@@ -10,19 +10,18 @@
 //!    `AWSCURRENT` (the old version becomes `AWSPREVIOUS`; a field written
 //!    meanwhile, such as a rotated refresh token, is kept), then remove the
 //!    `AWSPENDING` label.
+//!
+//! The steps live in `install.rs` (the new secret) and `schedule.rs` (the
+//! expiry notice, the rotate call and the daily check).
 
-use crate::credentials::{Credentials, Grant};
-use crate::lwa::{ExchangeStats, LwaError, LwaErrorCode};
-use crate::ports::application_management::{ApplicationManagement, RotateCallError};
+use crate::ports::application_management::ApplicationManagement;
 use crate::ports::secret_versions::{SecretVersions, Stage, VersionValue};
 use crate::ports::{system_clock, SharedClock, TokenEndpoint};
 use crate::rotation::document::AppDocument;
-use crate::rotation::error::{LwaPurpose, RotatorError};
-use crate::rotation::notification::{Kind, NewSecret, Notification, SecretExpiry};
-use crate::rotation::rules::{self, Expiry, ExpirySource, NewSecretDecision};
+use crate::rotation::error::RotatorError;
+use crate::rotation::notification::{Kind, Notification};
+use crate::rotation::rules::{self, Expiry, ExpirySource};
 use crate::rotation::status::Status;
-use crate::secret::{fingerprint, ClientSecret};
-use crate::token::rfc3339;
 use time::OffsetDateTime;
 use tokio::time::Instant;
 
@@ -74,11 +73,11 @@ pub struct Report {
 
 /// The use case.
 pub struct Rotator<V, E, A> {
-    versions: V,
-    lwa: E,
-    app: A,
-    settings: RotatorSettings,
-    clock: SharedClock,
+    pub(super) versions: V,
+    pub(super) lwa: E,
+    pub(super) app: A,
+    pub(super) settings: RotatorSettings,
+    pub(super) clock: SharedClock,
 }
 
 impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E, A> {
@@ -109,26 +108,26 @@ impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E
         &self.settings
     }
 
-    fn unavailable(&self, detail: String) -> RotatorError {
+    pub(super) fn unavailable(&self, detail: String) -> RotatorError {
         RotatorError::CredentialsUnavailable {
             secret_id: self.settings.secret_id.clone(),
             detail,
         }
     }
 
-    fn parse(&self, v: &VersionValue) -> Result<AppDocument, RotatorError> {
+    pub(super) fn parse(&self, v: &VersionValue) -> Result<AppDocument, RotatorError> {
         AppDocument::parse(&self.settings.secret_id, &v.version_id, &v.secret_string)
             .map_err(RotatorError::CredentialsInvalid)
     }
 
-    async fn read(&self, stage: Stage) -> Result<Option<VersionValue>, RotatorError> {
+    pub(super) async fn read(&self, stage: Stage) -> Result<Option<VersionValue>, RotatorError> {
         self.versions
             .get_stage(&self.settings.secret_id, stage)
             .await
             .map_err(|e| self.unavailable(format!("reading {}: {e}", stage.label())))
     }
 
-    async fn current(&self) -> Result<AppDocument, RotatorError> {
+    pub(super) async fn current(&self) -> Result<AppDocument, RotatorError> {
         match self.read(Stage::Current).await? {
             Some(v) => self.parse(&v),
             None => Err(self.unavailable(
@@ -139,7 +138,10 @@ impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E
 
     /// The waiting `AWSPENDING` version, if it holds a usable document with
     /// a secret other than the current one.
-    async fn pending(&self, current: &AppDocument) -> Result<Option<AppDocument>, RotatorError> {
+    pub(super) async fn pending(
+        &self,
+        current: &AppDocument,
+    ) -> Result<Option<AppDocument>, RotatorError> {
         let Some(v) = self.read(Stage::Pending).await? else {
             return Ok(None);
         };
@@ -153,7 +155,7 @@ impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E
         }
     }
 
-    async fn put(
+    pub(super) async fn put(
         &self,
         document: &secrecy::SecretString,
         stage: Stage,
@@ -217,7 +219,7 @@ impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E
         .await
     }
 
-    async fn status_of(
+    pub(super) async fn status_of(
         &self,
         current: &AppDocument,
         pending: bool,
@@ -247,299 +249,5 @@ impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E
             Kind::Expiry(e) => self.on_expiry(e, now, deadline).await,
             Kind::NewSecret(s) => self.on_new_secret(s, deadline).await,
         }
-    }
-
-    async fn on_expiry(
-        &self,
-        e: &SecretExpiry,
-        now: OffsetDateTime,
-        deadline: Instant,
-    ) -> Result<NotificationOutcome, RotatorError> {
-        let current = self.current().await?;
-        if e.client_id != current.client_id {
-            return Ok(NotificationOutcome::Ignored("another client ID".into()));
-        }
-        let mut current = current;
-        if rules::records_expiry(current.expires_at, e.expires_at) {
-            self.put(&current.with_expiry(e.expires_at), Stage::Current)
-                .await?;
-            tracing::info!(secret_id = %self.settings.secret_id, client_secret_expires_at = %rfc3339(e.expires_at),
-                "recorded the client secret's expiry");
-            current = self.current().await?;
-        }
-        let expiry = current.expires_at.unwrap_or(e.expires_at);
-        let due = rules::rotation_due(expiry, now, self.settings.rotate_before_days);
-        let rotated = due
-            && rules::recent_request(current.rotation_requested_at, now).is_none()
-            && self.pending(&current).await?.is_none();
-        if rotated {
-            self.rotate_now(&current, now, deadline).await?;
-        }
-        Ok(NotificationOutcome::ExpiryNoted { rotated })
-    }
-
-    async fn on_new_secret(
-        &self,
-        n: &NewSecret,
-        deadline: Instant,
-    ) -> Result<NotificationOutcome, RotatorError> {
-        let current = self.current().await?;
-        let pending = self.pending(&current).await?;
-        match rules::decide_new_secret(&current, pending.as_ref(), n) {
-            NewSecretDecision::Foreign => {
-                Ok(NotificationOutcome::Ignored("another client ID".into()))
-            }
-            NewSecretDecision::Stale => Ok(NotificationOutcome::Stale),
-            NewSecretDecision::AlreadyCurrent => {
-                if let Some(p) = pending.filter(|p| p.client_secret == current.client_secret) {
-                    self.clear_pending(&p.version_id).await;
-                }
-                Ok(NotificationOutcome::Duplicate)
-            }
-            NewSecretDecision::ResumePending => {
-                let p = pending.expect("ResumePending has a pending version");
-                self.verify_and_promote(
-                    &current.client_id,
-                    &n.client_secret,
-                    n.expires_at,
-                    &p.version_id,
-                    deadline,
-                )
-                .await?;
-                Ok(NotificationOutcome::Installed)
-            }
-            NewSecretDecision::Install => {
-                let version_id = self
-                    .put(
-                        &current.with_new_secret(&n.client_secret, n.expires_at),
-                        Stage::Pending,
-                    )
-                    .await?;
-                tracing::info!(secret_id = %self.settings.secret_id, version_id = %version_id,
-                    secret_fingerprint = %fingerprint(n.client_secret.expose_secret()),
-                    "saved the new client secret as AWSPENDING");
-                self.verify_and_promote(
-                    &current.client_id,
-                    &n.client_secret,
-                    n.expires_at,
-                    &version_id,
-                    deadline,
-                )
-                .await?;
-                Ok(NotificationOutcome::Installed)
-            }
-        }
-    }
-
-    fn grantless(client_id: &str, secret: &ClientSecret) -> Credentials {
-        Credentials {
-            client_id: client_id.to_owned(),
-            client_secret: secret.clone(),
-            grant: Grant::ClientCredentials {
-                scope: ROTATION_SCOPE.to_owned(),
-            },
-            refresh_token_origin: None,
-        }
-    }
-
-    /// Steps 2 and 3: verify the `AWSPENDING` secret, then promote it.
-    async fn verify_and_promote(
-        &self,
-        client_id: &str,
-        secret: &ClientSecret,
-        expires_at: OffsetDateTime,
-        pending_version: &str,
-        deadline: Instant,
-    ) -> Result<(), RotatorError> {
-        let mut stats = ExchangeStats::default();
-        match self
-            .lwa
-            .request_token(&Self::grantless(client_id, secret), deadline, &mut stats)
-            .await
-        {
-            Ok(_) => {}
-            Err(LwaError::Rejected {
-                code: LwaErrorCode::InvalidClient,
-                ..
-            }) => {
-                return Err(RotatorError::NewSecretNotAccepted {
-                    secret_id: self.settings.secret_id.clone(),
-                    version_id: pending_version.to_owned(),
-                })
-            }
-            Err(error) => {
-                return Err(RotatorError::Lwa {
-                    secret_id: self.settings.secret_id.clone(),
-                    error,
-                    purpose: LwaPurpose::Verify,
-                })
-            }
-        }
-        // Re-read: whatever was written since step 1 is kept.
-        let current = self.current().await?;
-        if current.client_secret != *secret {
-            let id = self
-                .put(&current.with_new_secret(secret, expires_at), Stage::Current)
-                .await?;
-            tracing::info!(secret_id = %self.settings.secret_id, version_id = %id,
-                secret_fingerprint = %fingerprint(secret.expose_secret()),
-                client_secret_expires_at = %rfc3339(expires_at),
-                "LWA accepted the new client secret; it is now AWSCURRENT (the old one is AWSPREVIOUS)");
-        }
-        self.clear_pending(pending_version).await;
-        Ok(())
-    }
-
-    /// Removes the `AWSPENDING` label; a failure only leaves a label the next
-    /// check removes (the secret is already promoted).
-    async fn clear_pending(&self, version_id: &str) {
-        if let Err(e) = self
-            .versions
-            .remove_stage(&self.settings.secret_id, Stage::Pending, version_id)
-            .await
-        {
-            tracing::warn!(secret_id = %self.settings.secret_id, version_id, error = %e,
-                "could not remove the AWSPENDING label; the next check removes it");
-        }
-    }
-
-    /// The rotate call with a grantless token from the current secret, then
-    /// `client_secret_rotation_requested_at` recorded.
-    async fn rotate_now(
-        &self,
-        current: &AppDocument,
-        now: OffsetDateTime,
-        deadline: Instant,
-    ) -> Result<(), RotatorError> {
-        let mut stats = ExchangeStats::default();
-        let token = self
-            .lwa
-            .request_token(
-                &Self::grantless(&current.client_id, &current.client_secret),
-                deadline,
-                &mut stats,
-            )
-            .await
-            .map_err(|error| RotatorError::Lwa {
-                secret_id: self.settings.secret_id.clone(),
-                error,
-                purpose: LwaPurpose::RotateToken,
-            })?;
-        self.app
-            .rotate_client_secret(&token.access_token, deadline)
-            .await
-            .map_err(|e| match e {
-                RotateCallError::NotEnrolled { message } => RotatorError::RotationNotEnrolled {
-                    sp_message: message,
-                    queue_arn: self.settings.queue_arn.clone(),
-                },
-                other => RotatorError::RotationFailed(other),
-            })?;
-        tracing::info!(secret_id = %self.settings.secret_id,
-            "SP-API accepted the rotate call; the new secret arrives by the new-secret notification");
-        // Re-read so nothing written meanwhile is reverted.
-        let latest = self.current().await?;
-        if let Err(e) = self.put(&latest.with_requested(now), Stage::Current).await {
-            tracing::error!(secret_id = %self.settings.secret_id, error = %e,
-                "the rotate call was accepted but its time could not be recorded; do not rotate again for 24 h");
-        }
-        Ok(())
-    }
-
-    /// `{"action":"rotate"}`: rotate now, unless a request was made in the
-    /// last 24 h and not `force`.
-    pub async fn rotate(
-        &self,
-        force: bool,
-        now: OffsetDateTime,
-        deadline: Instant,
-    ) -> Result<Report, RotatorError> {
-        let current = self.current().await?;
-        let recent = rules::recent_request(current.rotation_requested_at, now);
-        let (rotated, reason) = match recent {
-            Some(at) if !force => (false, Some(format!(
-                "a rotation was requested at {} (less than 24 h ago); its new secret arrives by notification. \
-                 Send {{\"action\":\"rotate\",\"force\":true}} to rotate again anyway", rfc3339(at)))),
-            _ => {
-                self.rotate_now(&current, now, deadline).await?;
-                (true, None)
-            }
-        };
-        let status = self.status(now).await?;
-        Ok(Report {
-            status,
-            rotated,
-            reason,
-            promoted: false,
-        })
-    }
-
-    /// `{"action":"check"}`: promote a waiting `AWSPENDING` secret once LWA
-    /// accepts it; rotate when the expiry is within `ROTATE_BEFORE_DAYS` and
-    /// no request was made in the last 24 h; report the status.
-    pub async fn check(
-        &self,
-        now: OffsetDateTime,
-        deadline: Instant,
-    ) -> Result<Report, RotatorError> {
-        let current = self.current().await?;
-        let mut promoted = false;
-        if let Some(p) = self.read(Stage::Pending).await? {
-            match self.parse(&p) {
-                Ok(p)
-                    if p.client_id == current.client_id
-                        && p.client_secret == current.client_secret =>
-                {
-                    self.clear_pending(&p.version_id).await
-                }
-                Ok(p) if p.client_id == current.client_id => {
-                    let expires = p.expires_at.unwrap_or(now + rules::SECRET_LIFETIME);
-                    match self
-                        .verify_and_promote(
-                            &p.client_id,
-                            &p.client_secret,
-                            expires,
-                            &p.version_id,
-                            deadline,
-                        )
-                        .await
-                    {
-                        Ok(()) => promoted = true,
-                        Err(e @ RotatorError::NewSecretNotAccepted { .. }) => {
-                            tracing::warn!(error_type = e.error_type().as_str(), error = %e, "pending secret not accepted yet")
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-                _ => {}
-            }
-        }
-        let current = if promoted {
-            self.current().await?
-        } else {
-            current
-        };
-        let pending = self
-            .pending(&current)
-            .await?
-            .is_some_and(|p| p.client_secret != current.client_secret);
-        let status = self.status_of(&current, pending, now).await?;
-        let mut report = Report {
-            status,
-            rotated: false,
-            reason: None,
-            promoted,
-        };
-        let due = rules::rotation_due(
-            report.status.expiry.at,
-            now,
-            self.settings.rotate_before_days,
-        );
-        if due && !pending && rules::recent_request(current.rotation_requested_at, now).is_none() {
-            self.rotate_now(&current, now, deadline).await?;
-            report.rotated = true;
-            report.status = self.status(now).await?;
-        }
-        Ok(report)
     }
 }
