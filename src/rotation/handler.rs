@@ -18,7 +18,8 @@ use tokio::time::Instant;
 
 /// A record is not started with less time than this before the deadline: it
 /// is listed for retry instead (the next delivery gets a whole invocation).
-pub const RECORD_RESERVE: Duration = Duration::from_secs(5);
+/// Enough for the reads, one LWA check and the promotion's writes.
+pub const RECORD_RESERVE: Duration = Duration::from_secs(15);
 
 /// What an event asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]

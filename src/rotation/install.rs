@@ -5,6 +5,7 @@
 //! `AWSPENDING` label removed. See [`super::rotator`].
 
 use super::rotator::{NotificationOutcome, Rotator, ROTATION_SCOPE};
+use crate::budget::TimeBudget;
 use crate::credentials::{Credentials, Grant};
 use crate::lwa::{ExchangeStats, LwaError, LwaErrorCode};
 use crate::ports::application_management::ApplicationManagement;
@@ -95,7 +96,12 @@ impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E
         let mut stats = ExchangeStats::default();
         match self
             .lwa
-            .request_token(&Self::grantless(client_id, secret), deadline, &mut stats)
+            .request_token(
+                &Self::grantless(client_id, secret),
+                // The check ends early enough for the promotion's writes.
+                TimeBudget::lwa_deadline(deadline),
+                &mut stats,
+            )
             .await
         {
             Ok(_) => {}

@@ -2,6 +2,7 @@
 //! call (with the 24 h guard), and the daily check. See [`super::rotator`].
 
 use super::rotator::{NotificationOutcome, Report, Rotator};
+use crate::budget::TimeBudget;
 use crate::lwa::ExchangeStats;
 use crate::ports::application_management::{ApplicationManagement, RotateCallError};
 use crate::ports::secret_versions::{SecretVersions, Stage};
@@ -53,11 +54,13 @@ impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E
         deadline: Instant,
     ) -> Result<(), RotatorError> {
         let mut stats = ExchangeStats::default();
+        // The calls end early enough for the write that records the request.
+        let call_deadline = TimeBudget::lwa_deadline(deadline);
         let token = self
             .lwa
             .request_token(
                 &Self::grantless(&current.client_id, &current.client_secret),
-                deadline,
+                call_deadline,
                 &mut stats,
             )
             .await
@@ -67,7 +70,7 @@ impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E
                 purpose: LwaPurpose::RotateToken,
             })?;
         self.app
-            .rotate_client_secret(&token.access_token, deadline)
+            .rotate_client_secret(&token.access_token, call_deadline)
             .await
             .map_err(|e| match e {
                 RotateCallError::NotEnrolled { message } => RotatorError::RotationNotEnrolled {
