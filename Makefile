@@ -10,6 +10,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export CARGO_TERM_COLOR ?= never
 
 .PHONY: help venv run test test-peers test-rust lint check-template e2e build deploy bench clean
+.PHONY: browser-deps test-browser onboard-link
 
 help:
 	@echo "make run    - run token-refresher and token-reader locally (moto + LWA stand-in + cargo lambda watch)"
@@ -28,7 +29,7 @@ venv: $(VENV)/.installed
 run: venv
 	scripts/demo.sh
 
-test: venv lint test-rust test-peers check-template e2e
+test: venv lint test-rust test-peers check-template e2e test-browser
 	@echo "make test: all checks passed"
 
 lint:
@@ -39,7 +40,7 @@ test-rust: venv
 	PEERS_PYTHON=$(CURDIR)/$(PY) cargo test --all-targets
 
 test-peers: venv
-	$(PY) -m unittest tools/test_lwa_standin.py
+	$(PY) -m unittest tools/test_lwa_standin.py tools/test_consent_standin.py
 	$(PY) -m unittest tools/test_spapi_appmgmt.py tools/test_sqs_event_source.py
 
 check-template: venv
@@ -61,3 +62,29 @@ bench: venv
 clean:
 	cargo clean
 	rm -rf $(VENV) .run .aws-sam
+
+# ---- seller onboarding (docs/onboarding.md)
+
+# Debian's Chromium and its driver for the browser test; installed only when missing.
+BROWSER_PACKAGES := chromium chromium-driver
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+browser-deps:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; else \
+		echo "installing $(BROWSER_PACKAGES) (Debian packages) for the browser test"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(BROWSER_PACKAGES); \
+	fi
+
+# The onboarding flow in a real headless Chromium (moto, the stand-in and
+# cargo lambda watch are started and stopped by the test).
+test-browser: venv browser-deps
+	$(PY) -m unittest tests/browser/test_onboarding_browser.py
+
+# A seller's onboarding link: `make onboard-link PROFILE=acme-de MARKETPLACE=DE`
+# (optional ACCOUNT=vendor, VALID_HOURS=1..720). Deployed stack: set STACK (the
+# CloudFormation stack name; the function comes from its outputs) or FUNCTION.
+# Local demo (`DEMO_KEEP=1 make run`): set LOCAL_PORT to the onboarding watch port.
+onboard-link: venv
+	@PROFILE="$(PROFILE)" MARKETPLACE="$(MARKETPLACE)" ACCOUNT="$(ACCOUNT)" VALID_HOURS="$(VALID_HOURS)" \
+		STACK="$(STACK)" FUNCTION="$(FUNCTION)" LOCAL_PORT="$(LOCAL_PORT)" $(PY) scripts/onboard_link.py

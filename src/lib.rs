@@ -21,6 +21,7 @@ pub mod error;
 pub mod fleet;
 pub mod handler;
 pub mod lwa;
+pub mod onboarding;
 pub mod ports;
 pub mod profile;
 pub mod reader;

@@ -65,6 +65,11 @@ import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+try:  # seller consent, Login-URI step and authorization_code grant (see that module)
+    import consent_standin
+except ImportError:  # loaded from elsewhere: the tools directory is not on sys.path
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import consent_standin
 import spapi_appmgmt  # SP-API Application Management (client-secret rotation)
 
 TOKEN_PATH = "/auth/o2/token"
@@ -359,6 +364,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self._json(405, {"error": "method_not_allowed"}, {"Allow": "GET"})
             if len(parts) >= 3 and parts[1] == "_control":
                 return self._control(parts[2:], body)
+            if consent_standin.handles(path):
+                return consent_standin.dispatch(self, path, body)
             return self._json(404, {"error": "not_found", "path": path})
         except _Abort:
             return
@@ -428,6 +435,9 @@ class Handler(BaseHTTPRequestHandler):
             return status, {"error_description": desc, "error": code}
 
         grant = form.get("grant_type")
+        if grant == "authorization_code":
+            with self.server.state.lock:
+                return consent_standin.exchange(self.server.state.get(ns_name), form, _token)
         if grant not in ("refresh_token", "client_credentials"):
             return err(ERR_UNSUPPORTED_GRANT)
         cid, csecret = form.get("client_id"), form.get("client_secret")

@@ -228,7 +228,7 @@ class StandinTest(unittest.TestCase):
     def test_unsupported_grant_type(self):
         want = ("unsupported_grant_type", "The authorization grant type is not supported by the authorization server")
         self.assert_error(self.token(client_id=CLIENT_ID, client_secret=SECRET_A, refresh_token=REFRESH), 400, *want)
-        self.assert_error(self.token(grant_type="authorization_code", client_id=CLIENT_ID,
+        self.assert_error(self.token(grant_type="implicit", client_id=CLIENT_ID,
                                      client_secret=SECRET_A), 400, *want)
         # checked before the client: a bad grant type with bad credentials is still this error
         self.assert_error(self.token(grant_type="password"), 400, *want)

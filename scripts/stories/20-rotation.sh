@@ -31,7 +31,7 @@ SAVED_WATCH_LOG=$WATCH_LOG
 INVOKE_PORT=$WATCH_PORT
 WATCH_LOG="$RUN/watch-rotation.log"
 HINT="$RUN/watch-rotation.log"
-note "a third cargo lambda watch runs the rotator and the refresher (log: .run/watch-rotation.log)"
+note "another cargo lambda watch runs the rotator and the refresher (log: .run/watch-rotation.log)"
 
 heading "R1. Status: how long the client secret has left"
 log_mark

@@ -37,11 +37,11 @@ const MAX_BODY: usize = 64 * 1024;
 /// The reqwest-based client. The HTTP client (TLS roots and all) is built on
 /// first use, not at cold start.
 pub struct LwaClient {
-    url: Url,
-    timeout: Duration,
+    pub(super) url: Url,
+    pub(super) timeout: Duration,
     max_attempts: u32,
     http: OnceLock<reqwest::Client>,
-    clock: SharedClock,
+    pub(super) clock: SharedClock,
 }
 
 impl LwaClient {
@@ -64,7 +64,7 @@ impl LwaClient {
         self
     }
 
-    fn http(&self) -> &reqwest::Client {
+    pub(super) fn http(&self) -> &reqwest::Client {
         self.http.get_or_init(|| {
             let mut builder = reqwest::Client::builder();
             if let Some(certs) = crate::tls::ca_bundle()
@@ -212,7 +212,7 @@ impl TokenEndpoint for LwaClient {
     }
 }
 
-fn describe_transport_error(e: &reqwest::Error, budget: Duration) -> String {
+pub(super) fn describe_transport_error(e: &reqwest::Error, budget: Duration) -> String {
     // reqwest's Display names the URL (no secret: credentials travel in the
     // body); keep the source chain for the operator.
     let kind = if e.is_timeout() {

@@ -14,6 +14,7 @@
 //! - [`retry`] — backoff with full jitter.
 
 pub mod client;
+pub mod code_exchange;
 pub mod response;
 pub mod retry;
 pub mod types;

@@ -1,5 +1,5 @@
 //! Ports: the narrow traits the use cases ([`crate::refresh`],
-//! [`crate::reader`], [`crate::fleet`]) see, one file per capability. The
+//! [`crate::reader`], [`crate::fleet`], [`crate::onboarding`]) see, one file per capability. The
 //! adapters ([`crate::aws`], [`crate::lwa`]) implement them; tests use the
 //! in-memory fakes of [`crate::testing`].
 //!
@@ -8,8 +8,10 @@
 
 pub mod application_management;
 pub mod clock;
+pub mod code_exchange;
 pub mod credentials_read;
 pub mod credentials_write;
+pub mod profile_store;
 pub mod secret_discovery;
 pub mod secret_versions;
 pub mod token_endpoint;

@@ -1,0 +1,131 @@
+# shellcheck shell=bash
+# Story: seller onboarding (sourced by scripts/demo.sh after the fleet part).
+#
+# An operator mints a link; the seller's browser (curl with a cookie jar here;
+# tests/browser/ drives a real Chromium) follows it to the consent page (the
+# LWA stand-in plays Seller Central), clicks Authorize, and lands on the
+# function's callback: the refresh token becomes the fleet profile `umbrella-de`
+# and its first access token is served by the reader at once. Then the link is
+# used up, another browser is refused, and the seller re-authorizes through the
+# Login URI (what Amazon's Appstore and the yearly renewal use).
+
+ONB="$PY $ROOT/tools/onboarding_local.py"
+ONB_PROFILE="umbrella-de"
+ONB_SELLER="A1DEMOUMBRELLA"
+ONB_LWA="http://127.0.0.1:$LWA_PORT"
+
+heading "11. Seller onboarding: a third cargo lambda watch runs seller-onboarding with the fleet's prefixes"
+# The redirect URI names the watch's port, so pick the port first and check it was used.
+for attempt in 1 2 3; do
+    ONB_PORT=$("${HELPER[@]}" free-port 9003)
+    cat >"$RUN/functions-onboarding.env" <<ENV
+AWS_ENDPOINT_URL=http://127.0.0.1:$MOTO_PORT
+AWS_REGION=us-east-1
+AWS_ACCESS_KEY_ID=testing
+AWS_SECRET_ACCESS_KEY=testing
+RUST_LOG=info
+ENV
+    if [[ $attempt == 1 ]]; then
+        ONB_MOTO="http://127.0.0.1:$MOTO_PORT" ONB_LWA="$ONB_LWA" ONB_NS=fleet ONB_PORT="$ONB_PORT" \
+            ONB_SECRET_PREFIX="$FLEET_SECRET_PREFIX" ONB_PARAMETER_PREFIX="$FLEET_PARAMETER_PREFIX" \
+            ONB_APP_SECRET="$FLEET_APP_SECRET" ONB_CREATE_APP_SECRET=0 \
+            $ONB setup "$RUN/functions-onboarding.env" 2>"$CAP/onboarding-setup.err" ||
+            { log_tail "$CAP/onboarding-setup.err"; die "could not set up onboarding (signing secret)"; }
+        ONB_ENV_TAIL=$(tail -n 8 "$RUN/functions-onboarding.env")
+    else
+        printf '%s\n' "${ONB_ENV_TAIL//:$ONB_OLD_PORT\//:$ONB_PORT/}" >>"$RUN/functions-onboarding.env"
+    fi
+    start_watch watch-onboarding "$RUN/functions-onboarding.env" "$ONB_PORT"
+    [[ "$WATCH_PORT" == "$ONB_PORT" ]] && break
+    note "port $ONB_PORT was taken meanwhile; starting again on another"
+    kill -TERM -- "-$STARTED_PID" 2>/dev/null || true
+    ONB_OLD_PORT=$ONB_PORT
+done
+[[ "$WATCH_PORT" == "$ONB_PORT" ]] || die "could not start seller-onboarding on a port matching its redirect URI"
+INVOKE_PORT=$ONB_PORT
+WATCH_LOG="$RUN/watch-onboarding.log"
+HINT="$WATCH_LOG"
+ONB_BASE="http://127.0.0.1:$ONB_PORT/lambda-url/seller-onboarding"
+note "function URL of seller-onboarding  $ONB_BASE/  (redirect URI $ONB_BASE/callback)"
+note "Seller Central is played by the stand-in: CONSENT_BASE_URL=$ONB_LWA"
+note "function environment (.run/functions-onboarding.env; the signing key is a generated secret in moto):"
+sed 's/^/     /' "$RUN/functions-onboarding.env"
+
+heading "12. The operator mints a link for profile $ONB_PROFILE (marketplace DE)"
+show_cmd "make onboard-link PROFILE=$ONB_PROFILE MARKETPLACE=DE LOCAL_PORT=$ONB_PORT   # the same, via make"
+log_mark
+invoke onboard-link seller-onboarding "{\"action\":\"link\",\"profile\":\"$ONB_PROFILE\",\"marketplace\":\"DE\"}"
+function_log
+expect "$LAST_FN answered without an error" ok_rc "$INVOKE_RC"
+ONB_LINK=$(field onboard-link url)
+expect "a link to $ONB_BASE/authorize, region eu" \
+    eval '[[ "$ONB_LINK" == "$ONB_BASE/authorize?ticket="* && "$(field onboard-link region)" == eu ]]'
+
+heading "13. The seller opens it (curl with a cookie jar plays the browser)"
+ONB_JAR="$RUN/onboarding-cookies.txt"
+rm -f "$ONB_JAR"
+show_cmd "curl -i -c jar '<the link>'"
+log_mark
+curl -s -i --max-time 600 -c "$ONB_JAR" -b "$ONB_JAR" "$ONB_LINK" | tr -d '\r' >"$CAP/onb-authorize.http" || true
+function_log
+ONB_CONSENT=$(http onb-authorize header location)
+note "status $(http onb-authorize status), Location: ${ONB_CONSENT%%\?*}?application_id=…&state=…&redirect_uri=…"
+note "Set-Cookie: $(grep -i '^set-cookie:' "$CAP/onb-authorize.http" | sed 's/^[^:]*: //; s/=[^;]*/=…/')"
+expect "302 to Seller Central's consent page" \
+    eval '[[ "$(http onb-authorize status)" == 302 && "$ONB_CONSENT" == "$ONB_LWA/sellercentral-europe.amazon.com/apps/authorize/consent?"* ]]'
+expect "Referrer-Policy: no-referrer, Cache-Control: no-store" \
+    eval '[[ "$(http onb-authorize header referrer-policy)" == no-referrer && "$(http onb-authorize header cache-control)" == no-store ]]'
+expect "a browser-binding cookie (HttpOnly, SameSite=Lax)" \
+    grep -qiE '^set-cookie: spapi-onboarding=[^;]+;.*HttpOnly; SameSite=Lax' "$CAP/onb-authorize.http"
+ONB_CALLBACK=$($ONB approve "$ONB_CONSENT" "$ONB_SELLER") || die "the consent page's Authorize did not redirect"
+note "the seller clicks Authorize as $ONB_SELLER; Amazon redirects to ${ONB_CALLBACK%%\?*}?spapi_oauth_code=…&state=…&selling_partner_id=$ONB_SELLER"
+log_mark
+curl -s -i --max-time 600 -c "$ONB_JAR" -b "$ONB_JAR" "$ONB_CALLBACK" | tr -d '\r' >"$CAP/onb-callback.http" || true
+function_log
+note "the page: $(grep -o '<h1>[^<]*' "$CAP/onb-callback.http" | sed 's/<h1>//')"
+expect "200: the seller is connected" \
+    eval '[[ "$(http onb-callback status)" == 200 ]] && grep -q "Your account is connected" "$CAP/onb-callback.http"'
+expect "the page has nosniff and a Content-Security-Policy" \
+    eval '[[ "$(http onb-callback header x-content-type-options)" == nosniff && "$(http onb-callback header content-security-policy)" == "default-src '"'"'none'"'"'"* ]]'
+
+heading "14. The profile secret ${FLEET_SECRET_PREFIX}$ONB_PROFILE (tagged; refresh token as its fingerprint)"
+ONB_MOTO="http://127.0.0.1:$MOTO_PORT" $ONB show-profile "${FLEET_SECRET_PREFIX}$ONB_PROFILE" \
+    >"$CAP/onb-profile.json" 2>"$CAP/onb-profile.err" || { log_tail "$CAP/onb-profile.err"; die "no profile secret"; }
+indent <"$CAP/onb-profile.json"
+expect "tagged spapi:selling-partner-id=$ONB_SELLER and spapi:region=eu" \
+    eval '[[ "$(field onb-profile tags.spapi:selling-partner-id)" == "$ONB_SELLER" && "$(field onb-profile tags.spapi:region)" == eu ]]'
+
+heading "15. token-reader serves the new seller's token at once (the exchange's access token)"
+log_mark
+invoke onb-reader token-reader "{\"action\":\"get\",\"profile\":\"$ONB_PROFILE\"}"
+function_log
+expect "$LAST_FN answered with an access token" \
+    eval '[[ "$INVOKE_RC" == 0 && "$(field onb-reader access_token)" == sha256:* ]]'
+
+heading "16. The link is used up; another browser is refused"
+log_mark
+curl -s -i --max-time 120 "$ONB_LINK" | tr -d '\r' >"$CAP/onb-reused.http" || true
+curl -s -i --max-time 120 "$ONB_CALLBACK" | tr -d '\r' >"$CAP/onb-other-browser.http" || true
+function_log
+note "the link again:              $(http onb-reused status) $(grep -o '<h1>[^<]*' "$CAP/onb-reused.http" | sed 's/<h1>//')"
+note "the callback without cookie: $(http onb-other-browser status) $(grep -o '<h1>[^<]*' "$CAP/onb-other-browser.http" | sed 's/<h1>//')"
+expect "410 for the used link, 403 for another browser" \
+    eval '[[ "$(http onb-reused status)" == 410 && "$(http onb-other-browser status)" == 403 ]]'
+
+heading "17. Re-authorization through the Login URI (the Appstore, and every 365 days)"
+ONB_LOGIN=$($ONB appstore "$ONB_LWA" sellercentral-europe.amazon.com "$ONB_BASE/login" "$ONB_SELLER") ||
+    die "the stand-in's Appstore did not redirect"
+note "Amazon opens the Login URI: ${ONB_LOGIN%%\?*}?amazon_callback_uri=…&amazon_state=…&selling_partner_id=$ONB_SELLER"
+log_mark
+curl -s -i --max-time 120 -c "$ONB_JAR" -b "$ONB_JAR" "$ONB_LOGIN" | tr -d '\r' >"$CAP/onb-login.http" || true
+ONB_CONFIRM=$(http onb-login header location)
+expect "302 back to Amazon (the seller was found by tag)" \
+    eval '[[ "$(http onb-login status)" == 302 && "$ONB_CONFIRM" == "$ONB_LWA/sellercentral-europe.amazon.com/apps/authorize/confirm?"* ]]'
+curl -s --max-time 60 "$ONB_CONFIRM" >"$CAP/onb-confirm.html" || true
+ONB_CALLBACK2=$($ONB approve "$ONB_CONFIRM" "$ONB_SELLER") || die "the confirm page's Authorize did not redirect"
+curl -s -i --max-time 120 -c "$ONB_JAR" -b "$ONB_JAR" "$ONB_CALLBACK2" | tr -d '\r' >"$CAP/onb-callback2.http" || true
+function_log
+ONB_MOTO="http://127.0.0.1:$MOTO_PORT" $ONB show-profile "${FLEET_SECRET_PREFIX}$ONB_PROFILE" >"$CAP/onb-profile2.json"
+expect "connected again with a new refresh token ($(field onb-profile value.refresh_token) -> $(field onb-profile2 value.refresh_token))" \
+    eval '[[ "$(http onb-callback2 status)" == 200 && "$(field onb-profile2 value.refresh_token)" != "$(field onb-profile value.refresh_token)" ]]'
+note "more: docs/onboarding.md; in DEMO_KEEP=1 runs: make onboard-link PROFILE=… MARKETPLACE=… LOCAL_PORT=$ONB_PORT"

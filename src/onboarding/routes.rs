@@ -1,0 +1,193 @@
+//! The use case: the public routes (`/authorize`, `/callback`, `/login`)
+//! over the ports. No AWS or HTTP client types here; time comes in as
+//! `now` (and a monotonic `deadline` for the code exchange).
+//!
+//! Rules, each with its page: a link is checked (signature, expiry, not
+//! used) before the browser is sent to Amazon; the `state` is checked
+//! (signature, 10-minute expiry, this browser's cookie) before the code is
+//! exchanged; a profile holding another seller, or a secret this function
+//! did not create, is never written (409); the link is used up only by the
+//! write that stores the refresh token (see [`super::profile_doc`]). The
+//! routes themselves live in `authorize.rs`, `callback.rs` and `login.rs`.
+
+use super::cookie::{binding_cookie, set_cookie};
+use super::marketplace::Region;
+use super::pages::{page, HttpResponse, Page};
+use super::secrets::BrowserCookie;
+use super::signing::Signer;
+use super::state;
+use crate::ports::code_exchange::CodeExchange;
+use crate::ports::profile_store::{ProfileStore, ProfileStoreError};
+use crate::ports::TokenWrite;
+use reqwest::Url;
+use std::time::{Duration, Instant as StdInstant};
+use time::OffsetDateTime;
+use tokio::time::Instant;
+
+/// What the routes need to know of the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `SPAPI_APPLICATION_ID`.
+    pub application_id: String,
+    /// `SPAPI_APP_DRAFT`.
+    pub draft: bool,
+    /// `ONBOARDING_REDIRECT_URI`, exactly as registered.
+    pub redirect_uri: String,
+    /// Where links point (`…/authorize`).
+    pub authorize_url: String,
+    /// `TOKEN_PARAMETER_PREFIX`.
+    pub parameter_prefix: String,
+    /// `ONBOARDING_OPEN`.
+    pub open: bool,
+    /// `CONSENT_BASE_URL` (local runs).
+    pub consent_base: Option<Url>,
+    /// `Secure` cookies (https).
+    pub secure_cookies: bool,
+}
+
+/// One function URL request, as the routes see it.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// HTTP method.
+    pub method: &'a str,
+    /// Path (a local `/lambda-url/<function>` prefix is ignored).
+    pub path: &'a str,
+    /// Raw query string, without `?`.
+    pub query: &'a str,
+}
+
+/// What a request led to, for the response and the log line.
+pub struct Outcome {
+    /// The answer.
+    pub response: HttpResponse,
+    /// Short outcome name (`redirect`, `connected`, a page name).
+    pub outcome: &'static str,
+    /// Why, for the log (never a secret or an input value).
+    pub detail: Option<String>,
+    /// Time spent waiting on ports (AWS, LWA).
+    pub io: Duration,
+}
+
+/// The seller-onboarding use case.
+pub struct Onboarding<P, X, S> {
+    pub(super) settings: Settings,
+    pub(super) signer: Signer,
+    pub(super) profiles: P,
+    pub(super) exchange: X,
+    pub(super) tokens: S,
+}
+
+pub(super) struct Io(pub(super) Duration);
+impl Io {
+    pub(super) async fn time<T>(&mut self, f: impl std::future::Future<Output = T>) -> T {
+        let started = StdInstant::now();
+        let out = f.await;
+        self.0 += started.elapsed();
+        out
+    }
+}
+
+pub(super) fn fail(
+    p: Page,
+    detail: impl Into<String>,
+) -> (HttpResponse, &'static str, Option<String>) {
+    (page(p), p.name(), Some(detail.into()))
+}
+
+impl<P: ProfileStore, X: CodeExchange, S: TokenWrite> Onboarding<P, X, S> {
+    /// The use case over its ports.
+    pub fn new(settings: Settings, signer: Signer, profiles: P, exchange: X, tokens: S) -> Self {
+        Self {
+            settings,
+            signer,
+            profiles,
+            exchange,
+            tokens,
+        }
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The signer (links are minted with it).
+    pub fn signer(&self) -> &Signer {
+        &self.signer
+    }
+
+    /// Answers one request. `cookie` is this browser's binding cookie, if
+    /// it sent one of the right shape.
+    pub async fn handle(
+        &self,
+        request: Request<'_>,
+        cookie: Option<BrowserCookie>,
+        now: OffsetDateTime,
+        deadline: Instant,
+    ) -> Outcome {
+        let mut io = Io(Duration::ZERO);
+        let path = strip_local_prefix(request.path);
+        let (response, outcome, detail) = if !request.method.eq_ignore_ascii_case("GET") {
+            fail(Page::MethodNotAllowed, "not GET")
+        } else {
+            match path {
+                "/authorize" => self.authorize(request.query, cookie, now, &mut io).await,
+                "/callback" => {
+                    self.callback(request.query, cookie, now, deadline, &mut io)
+                        .await
+                }
+                "/login" => self.login(request.query, cookie, now, &mut io).await,
+                _ => fail(Page::NotFound, "unknown path"),
+            }
+        };
+        Outcome {
+            response,
+            outcome,
+            detail,
+            io: io.0,
+        }
+    }
+
+    pub(super) fn cookie_for(
+        &self,
+        existing: Option<BrowserCookie>,
+    ) -> (BrowserCookie, Vec<String>) {
+        let cookie = existing.unwrap_or_else(state::new_cookie);
+        let header = set_cookie(&cookie, self.settings.secure_cookies);
+        (cookie, vec![header])
+    }
+}
+
+/// The name `ONBOARDING_OPEN` gives a new seller: `<selling_partner_id>-<region>`.
+pub fn new_profile_name(selling_partner_id: &str, region: Region) -> String {
+    format!("{selling_partner_id}-{region}")
+}
+
+pub(super) fn store_detail(e: &ProfileStoreError) -> String {
+    match e {
+        ProfileStoreError::AlreadyExists => {
+            "the profile was created meanwhile (another connection at the same time)".to_owned()
+        }
+        ProfileStoreError::Unavailable(d) => d.clone(),
+    }
+}
+
+/// `/lambda-url/<function>/x` → `/x` (cargo lambda watch's function URL path).
+pub fn strip_local_prefix(path: &str) -> &str {
+    match path.strip_prefix("/lambda-url/") {
+        Some(rest) => rest.find('/').map(|i| &rest[i..]).unwrap_or("/"),
+        None => path,
+    }
+}
+
+/// The binding cookie of a request, from its cookie pairs (`name=value`).
+pub fn find_cookie<'a>(
+    pairs: impl IntoIterator<Item = &'a str>,
+    secure: bool,
+) -> Option<BrowserCookie> {
+    binding_cookie(pairs, secure)
+}
+
+#[cfg(test)]
+#[path = "routes_tests.rs"]
+mod tests;
