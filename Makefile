@@ -42,6 +42,7 @@ test-rust: venv
 
 test-peers: venv
 	$(PY) -m unittest tools/test_lwa_standin.py tools/test_consent_standin.py
+	$(PY) -m unittest tools/test_spapi_appmgmt.py tools/test_sqs_event_source.py
 
 check-template: venv
 	VENV=$(VENV) scripts/check-template.sh

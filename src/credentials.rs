@@ -21,14 +21,14 @@ use std::fmt;
 
 /// Accepted key names per field, in order of preference. The first of each
 /// list is the canonical name.
-const CLIENT_ID_KEYS: &[&str] = &[
+pub(crate) const CLIENT_ID_KEYS: &[&str] = &[
     "client_id",
     "lwa_app_id",
     "LWA_APP_ID",
     "AppClientId",
     "clientId",
 ];
-const CLIENT_SECRET_KEYS: &[&str] = &[
+pub(crate) const CLIENT_SECRET_KEYS: &[&str] = &[
     "client_secret",
     "lwa_client_secret",
     "LWA_CLIENT_SECRET",

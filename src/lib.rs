@@ -36,3 +36,8 @@ pub mod telemetry;
 pub mod testing;
 pub mod tls;
 pub mod token;
+// Client-secret rotation: `client-secret-rotator` ([`rotation`]), its SP-API
+// adapter ([`spapi`]) and the refresher's previous-secret fallback.
+pub mod previous_secret;
+pub mod rotation;
+pub mod spapi;

@@ -291,6 +291,23 @@ where
                 .endpoint
                 .request_token(&credentials, lwa_deadline, stats)
                 .await;
+            // Still refused: the previous client secret, once (CONTRACT.md).
+            if answer.as_ref().is_err_and(LwaError::is_invalid_client) {
+                let (id, now) = (&profile.secret_id, self.clock.now());
+                if let Some((previous, token)) = crate::previous_secret::try_previous(
+                    &self.credentials,
+                    &self.endpoint,
+                    id,
+                    &credentials,
+                    now,
+                    lwa_deadline,
+                    stats,
+                )
+                .await
+                {
+                    (credentials, answer) = (previous, Ok(token));
+                }
+            }
         }
         let answer = answer.map_err(|error| ServiceError::Lwa {
             secret_id: profile.secret_id.clone(),

@@ -73,6 +73,7 @@ try:  # seller consent, Login-URI step and authorization_code grant (see that mo
 except ImportError:  # loaded from elsewhere: the tools directory is not on sys.path
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import consent_standin
+import spapi_appmgmt  # SP-API Application Management (client-secret rotation)
 
 TOKEN_PATH = "/auth/o2/token"
 NS_RE = re.compile(r"^[A-Za-z0-9._~-]{1,200}$")
@@ -369,6 +370,8 @@ class Handler(BaseHTTPRequestHandler):
                 if not NS_RE.match(parts[2]):
                     return self._json(404, {"error": "not_found", "message": "bad namespace name"})
                 return self._token_endpoint(parts[2], body)
+            if spapi_appmgmt.handles(path):
+                return spapi_appmgmt.dispatch(self, path, body)
             if path == "/_health":
                 if self.command in ("GET", "HEAD"):
                     return self._json(200, {"ok": True})
@@ -600,6 +603,9 @@ class Handler(BaseHTTPRequestHandler):
         return self._json(404, {"error": "not_found", "path": self._safe_path()})
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
+
+
+spapi_appmgmt.install(Handler)
 
 
 class _Abort(Exception):

@@ -77,6 +77,55 @@ def _wait_ready(host, port, timeout=60.0):
             time.sleep(0.1)
 
 
+def patch_moto():
+    """Where moto differs from the real Secrets Manager API, make it behave like AWS.
+
+    moto 5.x: after ``UpdateSecretVersionStage`` moves ``AWSCURRENT`` (MoveToVersionId),
+    ``GetSecretValue`` without a stage still returns the old version, and the next
+    ``PutSecretValue`` leaves two versions labelled ``AWSCURRENT``. The real API
+    returns the version now labelled ``AWSCURRENT`` and keeps the label unique
+    (API reference: UpdateSecretVersionStage, PutSecretValue). Pinned by
+    tests/rotation.rs (moto_matches_the_real_staging_rules).
+
+    moto 5.x: ``PutSecretValue`` staged ``AWSCURRENT`` replaces every label of the
+    version it moves ``AWSCURRENT`` away from by ``AWSPREVIOUS``; the real API moves
+    only ``AWSCURRENT`` and ``AWSPREVIOUS`` and leaves other labels (``AWSPENDING``,
+    custom ones) where they are.
+    """
+    from moto.secretsmanager.models import FakeSecret, SecretsManagerBackend
+
+    def reset_default_version(self, secret_version, version_id):
+        for old in self.versions.values():
+            if "AWSPREVIOUS" in old["version_stages"]:
+                old["version_stages"].remove("AWSPREVIOUS")
+        if self.default_version_id and self.default_version_id in self.versions:
+            stages = self.versions[self.default_version_id]["version_stages"]
+            if "AWSCURRENT" in stages:
+                stages.remove("AWSCURRENT")
+            stages.append("AWSPREVIOUS")
+        self.versions[version_id] = secret_version
+        self.default_version_id = version_id
+
+    FakeSecret.reset_default_version = reset_default_version
+
+    original = SecretsManagerBackend.update_secret_version_stage
+    if getattr(original, "_patched", False):
+        return
+
+    def update_secret_version_stage(self, secret_id, version_stage, remove_from_version_id, move_to_version_id):
+        result = original(self, secret_id, version_stage, remove_from_version_id, move_to_version_id)
+        if version_stage == "AWSCURRENT" and move_to_version_id:
+            secret = self.secrets[secret_id]
+            for vid, version in secret.versions.items():
+                if vid != move_to_version_id and "AWSCURRENT" in version["version_stages"]:
+                    version["version_stages"].remove("AWSCURRENT")
+            secret.set_default_version_id(move_to_version_id)
+        return result
+
+    update_secret_version_stage._patched = True
+    SecretsManagerBackend.update_secret_version_stage = update_secret_version_stage
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="moto server with a parent watchdog")
     ap.add_argument("--host", default="127.0.0.1")
@@ -106,6 +155,8 @@ def main(argv=None):
     signal.signal(signal.SIGINT, on_signal)
 
     from moto.server import ThreadedMotoServer  # slow import: after the signal handlers
+
+    patch_moto()
 
     server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
     server.start()

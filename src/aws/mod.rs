@@ -7,11 +7,13 @@
 //! - [`secrets_manager`] — [`crate::ports::CredentialsRead`] and [`crate::ports::CredentialsWrite`];
 //! - [`secrets_discovery`] — [`crate::ports::SecretDiscovery`];
 //! - [`eventbridge`] — [`crate::ports::EventPublish`];
+//! - [`secret_versions`] — [`crate::ports::secret_versions::SecretVersions`] (the rotator's version stages);
 //! - [`ssm`] — [`crate::ports::TokenRead`], [`crate::ports::TokenWrite`], [`crate::ports::TokenList`].
 
 pub mod eventbridge;
 pub mod sdk;
 pub mod sdk_error;
+pub mod secret_versions;
 pub mod secrets_discovery;
 pub mod secrets_manager;
 pub mod ssm;
@@ -19,6 +21,7 @@ pub mod ssm;
 pub use eventbridge::EventBridgePublisher;
 pub use sdk::LazySdkConfig;
 pub use sdk_error::{describe_sdk_error, AwsFailure, SdkFailure};
+pub use secret_versions::SecretsManagerVersions;
 pub use secrets_discovery::discover_all;
 pub use secrets_manager::SecretsManagerSource;
 pub use ssm::SsmTokenStore;

@@ -7,6 +7,7 @@ use super::sdk::LazySdkConfig;
 use super::sdk_error::{describe_sdk_error, AwsFailure};
 use crate::credentials::{binary_secret_error, RefreshTokenOrigin, SecretDocument};
 use crate::ports::{CredentialsLoadError, CredentialsRead, CredentialsSaveError, CredentialsWrite};
+use crate::previous_secret::PreviousClient;
 use crate::rotated_refresh_token::{rewrite_current, RefreshTokenRewrite};
 use crate::secret::RefreshToken;
 use secrecy::ExposeSecret;
@@ -77,6 +78,34 @@ impl CredentialsRead for SecretsManagerSource {
             out.secret_string(),
             out.secret_binary().is_some(),
         )
+    }
+
+    /// `GetSecretValue` with `VersionStage=AWSPREVIOUS`; no such version
+    /// (ResourceNotFoundException) is `Ok(None)`.
+    async fn read_previous_client(
+        &self,
+        secret_id: &str,
+    ) -> Result<Option<PreviousClient>, CredentialsLoadError> {
+        let out = self
+            .client()
+            .await
+            .get_secret_value()
+            .secret_id(secret_id)
+            .version_stage("AWSPREVIOUS")
+            .send()
+            .await;
+        match out {
+            Ok(o) => Ok(o.secret_string().and_then(|s| {
+                PreviousClient::parse(secret_id, &secrecy::SecretString::from(s.to_owned()))
+            })),
+            Err(e) => {
+                let failure = describe_sdk_error(&e);
+                match failure.kind {
+                    AwsFailure::NotFound => Ok(None),
+                    _ => Err(CredentialsLoadError::Unavailable(failure.detail)),
+                }
+            }
+        }
     }
 }
 

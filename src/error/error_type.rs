@@ -44,6 +44,11 @@ pub enum ErrorType {
     /// Reader: the seller's authorization is gone and the last token has
     /// run out.
     AuthorizationLost,
+    /// Client-secret rotator: SP-API `400 InvalidInput` "not enrolled for
+    /// rotation notification" (register the queue in the console).
+    RotationNotEnrolled,
+    /// Client-secret rotator: any other SP-API failure of the rotate call.
+    RotationFailed,
 }
 
 impl ErrorType {
@@ -68,6 +73,8 @@ impl ErrorType {
             ErrorType::InvalidEvent => "InvalidEvent",
             ErrorType::ConfigInvalid => "ConfigInvalid",
             ErrorType::AuthorizationLost => "AuthorizationLost",
+            ErrorType::RotationNotEnrolled => "RotationNotEnrolled",
+            ErrorType::RotationFailed => "RotationFailed",
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::credentials::{Credentials, RefreshTokenOrigin, SecretDocument};
 use crate::ports::{CredentialsLoadError, CredentialsRead, CredentialsSaveError, CredentialsWrite};
+use crate::previous_secret::PreviousClient;
 use crate::secret::RefreshToken;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -57,6 +58,21 @@ impl<R: CredentialsRead> CredentialsRead for FleetCredentials<R> {
         let app = self.app.borrow().clone();
         doc.into_credentials(app.as_ref())
             .map_err(CredentialsLoadError::Invalid)
+    }
+
+    /// The profile secret's `AWSPREVIOUS` client, else the app secret's (the
+    /// previous-secret fallback, [`crate::previous_secret`]).
+    async fn read_previous_client(
+        &self,
+        secret_id: &str,
+    ) -> Result<Option<PreviousClient>, CredentialsLoadError> {
+        if let Some(previous) = self.secrets.read_previous_client(secret_id).await? {
+            return Ok(Some(previous));
+        }
+        match &self.app_secret_id {
+            Some(app_id) => self.secrets.read_previous_client(app_id).await,
+            None => Ok(None),
+        }
     }
 }
 

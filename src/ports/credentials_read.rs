@@ -1,6 +1,7 @@
 //! Port: reading LWA credentials (a Secrets Manager secret).
 
 use crate::credentials::{Credentials, CredentialsError, SecretDocument};
+use crate::previous_secret::PreviousClient;
 
 /// Why a credentials load failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -28,6 +29,17 @@ pub trait CredentialsRead {
             .into_credentials(None)
             .map_err(CredentialsLoadError::Invalid)
     }
+
+    /// The client of the secret's `AWSPREVIOUS` version, for the
+    /// previous-secret fallback ([`crate::previous_secret`]); `Ok(None)` when
+    /// there is none. By default: none.
+    async fn read_previous_client(
+        &self,
+        secret_id: &str,
+    ) -> Result<Option<PreviousClient>, CredentialsLoadError> {
+        let _ = secret_id;
+        Ok(None)
+    }
 }
 
 impl<T: CredentialsRead + ?Sized> CredentialsRead for &T {
@@ -36,5 +48,11 @@ impl<T: CredentialsRead + ?Sized> CredentialsRead for &T {
     }
     async fn load(&self, secret_id: &str) -> Result<Credentials, CredentialsLoadError> {
         (**self).load(secret_id).await
+    }
+    async fn read_previous_client(
+        &self,
+        secret_id: &str,
+    ) -> Result<Option<PreviousClient>, CredentialsLoadError> {
+        (**self).read_previous_client(secret_id).await
     }
 }

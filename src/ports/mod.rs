@@ -6,6 +6,7 @@
 //! Every trait is also implemented for `&T`, so a use case can borrow its
 //! adapters.
 
+pub mod application_management;
 pub mod clock;
 pub mod code_exchange;
 pub mod credentials_read;
@@ -13,6 +14,7 @@ pub mod credentials_write;
 pub mod events;
 pub mod profile_store;
 pub mod secret_discovery;
+pub mod secret_versions;
 pub mod token_endpoint;
 pub mod token_list;
 pub mod token_read;

@@ -42,6 +42,8 @@ pub struct FakeSecrets {
     pub stall_saves: Cell<bool>,
     /// Discovery never answers after sending what it found.
     pub stall_discovery: Cell<bool>,
+    /// The `AWSPREVIOUS` value of each secret (the previous-secret fallback).
+    pub previous: RefCell<BTreeMap<String, String>>,
 }
 
 impl FakeSecrets {
@@ -99,6 +101,20 @@ impl CredentialsRead for FakeSecrets {
         }
         let text = self.read(secret_id)?;
         SecretDocument::parse(secret_id, &text).map_err(CredentialsLoadError::Invalid)
+    }
+
+    async fn read_previous_client(
+        &self,
+        secret_id: &str,
+    ) -> Result<Option<crate::previous_secret::PreviousClient>, CredentialsLoadError> {
+        self.journal
+            .push(Call::PreviousSecretRead(secret_id.to_owned()));
+        Ok(self.previous.borrow().get(secret_id).and_then(|text| {
+            crate::previous_secret::PreviousClient::parse(
+                secret_id,
+                &secrecy::SecretString::from(text.clone()),
+            )
+        }))
     }
 }
 

@@ -9,6 +9,9 @@ use std::sync::{Arc, Mutex};
 pub enum Call {
     /// `CredentialsRead::read_document(secret_id)`.
     SecretRead(String),
+    /// `CredentialsRead::read_previous_client(secret_id)` (the `AWSPREVIOUS`
+    /// fallback).
+    PreviousSecretRead(String),
     /// `CredentialsWrite::save_refresh_token` for this secret (attempted).
     RefreshTokenSaved(String),
     /// `SecretDiscovery::discover_into(prefix)`.

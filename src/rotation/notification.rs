@@ -1,0 +1,242 @@
+//! The two SP-API notifications about the app's client secret, as they arrive
+//! in SQS message bodies ("Rotate your application's client secret" and the
+//! Notifications API's `APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY` /
+//! `APPLICATION_OAUTH_CLIENT_NEW_SECRET`,
+//! <https://developer-docs.amazon.com/sp-api/docs/notification-type-values>).
+//!
+//! There are no official schemas, only samples, so parsing is lenient:
+//! unknown fields are ignored, times are RFC 3339 with or without fractional
+//! seconds, and `payloadVersion` is not branched on. Error texts name the
+//! field that is missing or wrong, never a value (the body holds a secret).
+
+use crate::secret::ClientSecret;
+use serde::Deserialize;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// `notificationType` of the expiry notification.
+pub const EXPIRY_TYPE: &str = "APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY";
+/// `notificationType` of the new-secret notification.
+pub const NEW_SECRET_TYPE: &str = "APPLICATION_OAUTH_CLIENT_NEW_SECRET";
+
+/// `payload.applicationOAuthClientSecretExpiry`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretExpiry {
+    /// `clientId`.
+    pub client_id: String,
+    /// `clientSecretExpiryTime`.
+    pub expires_at: OffsetDateTime,
+    /// `clientSecretExpiryReason` (e.g. `PERIODIC_ROTATION`), when given.
+    pub reason: Option<String>,
+}
+
+/// `payload.applicationOAuthClientNewSecret`.
+#[derive(Debug, Clone)]
+pub struct NewSecret {
+    /// `clientId`.
+    pub client_id: String,
+    /// `newClientSecret`.
+    pub client_secret: ClientSecret,
+    /// `newClientSecretExpiryTime`.
+    pub expires_at: OffsetDateTime,
+    /// `oldClientSecretExpiryTime`, when given.
+    pub old_expires_at: Option<OffsetDateTime>,
+}
+
+/// What a notification is about.
+#[derive(Debug, Clone)]
+pub enum Kind {
+    /// `APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY`.
+    Expiry(SecretExpiry),
+    /// `APPLICATION_OAUTH_CLIENT_NEW_SECRET`.
+    NewSecret(NewSecret),
+    /// Any other `notificationType` (ignored by the rotator).
+    Other(String),
+}
+
+/// One parsed notification.
+#[derive(Debug, Clone)]
+pub struct Notification {
+    /// `notificationMetadata.notificationId` (`-` when absent): what logs name.
+    pub id: String,
+    /// The payload.
+    pub kind: Kind,
+}
+
+/// Why a body is not a usable notification (names the field, never a value).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a client-secret notification: {0}")]
+pub struct NotANotification(pub String);
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Envelope {
+    notification_type: Option<serde_json::Value>,
+    payload: Option<serde_json::Value>,
+    notification_metadata: Option<Metadata>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Metadata {
+    notification_id: Option<serde_json::Value>,
+}
+
+/// Parses an SQS message body.
+pub fn parse(body: &str) -> Result<Notification, NotANotification> {
+    let bad = |s: &str| NotANotification(s.to_owned());
+    // Never show serde's message: it can quote the body.
+    let envelope: Envelope = serde_json::from_str(body.trim_start_matches('\u{feff}'))
+        .map_err(|_| bad("the body is not a JSON object"))?;
+    let id = envelope
+        .notification_metadata
+        .and_then(|m| m.notification_id)
+        .and_then(|v| v.as_str().map(short_id))
+        .unwrap_or_else(|| "-".to_owned());
+    let Some(serde_json::Value::String(kind)) = envelope.notification_type else {
+        return Err(bad("`notificationType` is missing or not a string"));
+    };
+    let kind = match kind.as_str() {
+        EXPIRY_TYPE => {
+            let p = payload(&envelope.payload, "applicationOAuthClientSecretExpiry")?;
+            Kind::Expiry(SecretExpiry {
+                client_id: string(p, "clientId")?,
+                expires_at: time_field(p, "clientSecretExpiryTime")?,
+                reason: p
+                    .get("clientSecretExpiryReason")
+                    .and_then(|v| v.as_str())
+                    .map(short_id),
+            })
+        }
+        NEW_SECRET_TYPE => {
+            let p = payload(&envelope.payload, "applicationOAuthClientNewSecret")?;
+            Kind::NewSecret(NewSecret {
+                client_id: string(p, "clientId")?,
+                client_secret: ClientSecret::new(string(p, "newClientSecret")?),
+                expires_at: time_field(p, "newClientSecretExpiryTime")?,
+                old_expires_at: p
+                    .get("oldClientSecretExpiryTime")
+                    .and_then(|v| v.as_str())
+                    .and_then(|s| parse_time(s).ok()),
+            })
+        }
+        other => Kind::Other(short_id(other)),
+    };
+    Ok(Notification { id, kind })
+}
+
+/// An identifier from outside as it may appear in a log line: printable
+/// ASCII, at most 100 characters.
+fn short_id(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(100)
+        .collect()
+}
+
+fn payload<'a>(
+    payload: &'a Option<serde_json::Value>,
+    key: &str,
+) -> Result<&'a serde_json::Map<String, serde_json::Value>, NotANotification> {
+    payload
+        .as_ref()
+        .and_then(|p| p.get(key))
+        .and_then(|v| v.as_object())
+        .ok_or_else(|| NotANotification(format!("`payload.{key}` is missing or not an object")))
+}
+
+fn string(
+    p: &serde_json::Map<String, serde_json::Value>,
+    key: &str,
+) -> Result<String, NotANotification> {
+    p.get(key)
+        .and_then(|v| v.as_str())
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| NotANotification(format!("`{key}` is missing, empty or not a string")))
+}
+
+fn time_field(
+    p: &serde_json::Map<String, serde_json::Value>,
+    key: &str,
+) -> Result<OffsetDateTime, NotANotification> {
+    let raw = string(p, key)?;
+    parse_time(&raw).map_err(|_| NotANotification(format!("`{key}` is not an RFC 3339 time")))
+}
+
+/// RFC 3339 with or without fractional seconds (`2024-03-03T22:06:39.224Z`,
+/// `2026-05-11T10:00:00Z`, offsets other than `Z`), in UTC.
+pub fn parse_time(raw: &str) -> Result<OffsetDateTime, time::error::Parse> {
+    OffsetDateTime::parse(raw.trim(), &Rfc3339).map(|t| t.to_offset(time::UtcOffset::UTC))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const NEW: &str = r#"{"notificationVersion":"1.0","notificationType":"APPLICATION_OAUTH_CLIENT_NEW_SECRET","payloadVersion":"2023-11-30",
+ "eventTime":"2024-01-10T22:09:17.180Z",
+ "payload":{"applicationOAuthClientNewSecret":{"clientId":"amzn1.application-oa2-client.A",
+   "newClientSecret":"amzn1.oa2-cs.v1.NEW","newClientSecretExpiryTime":"2024-07-08T22:09:17.198Z",
+   "oldClientSecretExpiryTime":"2024-01-17T22:09:17.180Z"}},
+ "notificationMetadata":{"applicationId":"x","subscriptionId":"y","publishTime":"z","notificationId":"n-9"}}"#;
+
+    #[test]
+    fn new_secret_sample() {
+        let n = parse(NEW).unwrap();
+        assert_eq!(n.id, "n-9");
+        let Kind::NewSecret(s) = n.kind else {
+            panic!("kind")
+        };
+        assert_eq!(s.client_id, "amzn1.application-oa2-client.A");
+        assert_eq!(s.client_secret.expose_secret(), "amzn1.oa2-cs.v1.NEW");
+        assert_eq!(s.expires_at, datetime!(2024-07-08 22:09:17.198 UTC));
+        assert_eq!(
+            s.old_expires_at,
+            Some(datetime!(2024-01-17 22:09:17.180 UTC))
+        );
+        // The secret never shows through Debug.
+        assert!(!format!("{s:?}").contains("NEW\""));
+        assert!(!format!("{s:?}").contains("v1.NEW"));
+    }
+
+    #[test]
+    fn expiry_without_millis_other_version_unknown_fields() {
+        let body = r#"{"notificationType":"APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY","payloadVersion":"2099-01-01","extra":[1],
+          "payload":{"applicationOAuthClientSecretExpiry":{"clientId":"c","clientSecretExpiryTime":"2026-08-01T12:00:00+02:00",
+          "clientSecretExpiryReason":"SOMETHING_NEW","extra":{"a":1}}}}"#;
+        let n = parse(body).unwrap();
+        assert_eq!(n.id, "-");
+        let Kind::Expiry(e) = n.kind else { panic!() };
+        assert_eq!(e.expires_at, datetime!(2026-08-01 10:00:00 UTC));
+        assert_eq!(e.reason.as_deref(), Some("SOMETHING_NEW"));
+    }
+
+    #[test]
+    fn other_types_and_bad_bodies() {
+        let n = parse(r#"{"notificationType":"ANY_OFFER_CHANGED","payload":{}}"#).unwrap();
+        assert!(matches!(n.kind, Kind::Other(t) if t == "ANY_OFFER_CHANGED"));
+        for (body, field) in [
+            (r#"{"Message": "hello""#, "JSON"),
+            ("[1]", "JSON object"),
+            (r#"{"payload":{}}"#, "notificationType"),
+            (
+                r#"{"notificationType":"APPLICATION_OAUTH_CLIENT_NEW_SECRET","payload":{}}"#,
+                "applicationOAuthClientNewSecret",
+            ),
+            (
+                r#"{"notificationType":"APPLICATION_OAUTH_CLIENT_NEW_SECRET","payload":{"applicationOAuthClientNewSecret":{"clientId":"c","newClientSecret":"amzn1.oa2-cs.v1.S","newClientSecretExpiryTime":"soon"}}}"#,
+                "newClientSecretExpiryTime",
+            ),
+            (
+                r#"{"notificationType":"APPLICATION_OAUTH_CLIENT_NEW_SECRET","payload":{"applicationOAuthClientNewSecret":{"clientId":"c","newClientSecret":"","newClientSecretExpiryTime":"2024-01-01T00:00:00Z"}}}"#,
+                "newClientSecret",
+            ),
+        ] {
+            let e = parse(body).unwrap_err().to_string();
+            assert!(e.contains(field), "{body}: {e}");
+            assert!(!e.contains("amzn1.oa2-cs"), "{e}");
+        }
+    }
+}

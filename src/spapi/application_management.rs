@@ -1,0 +1,276 @@
+//! [`ApplicationManagement`] over HTTPS (reqwest, the crate's one rustls
+//! stack): `POST {SPAPI_ENDPOINT}/applications/2023-11-30/clientSecret`,
+//! header `x-amz-access-token`, no body; `204` is success
+//! (<https://developer-docs.amazon.com/sp-api/docs/application-management-api-v2023-11-30-reference>).
+//!
+//! SP-API error bodies are `{"errors":[{"code","message","details"}]}`.
+//! `400 InvalidInput` "not enrolled for rotation notification" is
+//! [`RotateCallError::NotEnrolled`]; 429, 5xx, timeouts and connection
+//! errors are retried like LWA's (attempts, backoff with full jitter,
+//! `Retry-After`, never past the deadline); other statuses are not.
+
+use crate::lwa::{backoff, MIN_ATTEMPT, USER_AGENT};
+use crate::ports::application_management::{ApplicationManagement, RotateCallError};
+use crate::ports::{system_clock, SharedClock};
+use crate::secret::{redact, AccessToken};
+use reqwest::Url;
+use std::sync::OnceLock;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// The operation's path under the SP-API endpoint.
+pub const ROTATE_PATH: &str = "applications/2023-11-30/clientSecret";
+const MAX_BODY: usize = 64 * 1024;
+
+/// The SP-API client.
+pub struct SpApiApplicationManagement {
+    url: Url,
+    timeout: Duration,
+    max_attempts: u32,
+    http: OnceLock<reqwest::Client>,
+    clock: SharedClock,
+}
+
+enum Attempt {
+    Done(Result<(), RotateCallError>),
+    Retry {
+        why: String,
+        retry_after: Option<Duration>,
+    },
+}
+
+impl SpApiApplicationManagement {
+    /// A client for `endpoint` (e.g. `https://sellingpartnerapi-na.amazon.com`;
+    /// a path prefix is kept), per-attempt `timeout`, `max_attempts`.
+    pub fn new(endpoint: &Url, timeout: Duration, max_attempts: u32) -> Self {
+        let base = endpoint.as_str().trim_end_matches('/');
+        let url =
+            Url::parse(&format!("{base}/{ROTATE_PATH}")).expect("a valid base URL stays valid");
+        Self {
+            url,
+            timeout,
+            max_attempts: max_attempts.max(1),
+            http: OnceLock::new(),
+            clock: system_clock(),
+        }
+    }
+
+    /// The same client on `clock` (deadlines and backoff sleeps).
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    fn http(&self) -> &reqwest::Client {
+        self.http.get_or_init(|| {
+            let mut builder = reqwest::Client::builder();
+            if let Some(certs) = crate::tls::ca_bundle()
+                .and_then(|pem| reqwest::Certificate::from_pem_bundle(pem).ok())
+                .filter(|c| !c.is_empty())
+            {
+                builder = builder.tls_certs_only(certs);
+            }
+            builder
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(Duration::from_secs(3).min(self.timeout))
+                .timeout(self.timeout)
+                .user_agent(USER_AGENT)
+                .build()
+                .expect("a rustls client with default settings builds")
+        })
+    }
+
+    async fn attempt(&self, token: &AccessToken, budget: Duration) -> Attempt {
+        let known = [token.expose_secret()];
+        let sent = async {
+            let mut response = self
+                .http()
+                .post(self.url.clone())
+                .header("x-amz-access-token", token.expose_secret())
+                .header("accept", "application/json")
+                .header("content-length", "0")
+                .send()
+                .await?;
+            let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(|s| Duration::from_secs(s.min(3600)));
+            let mut body = Vec::new();
+            while let Some(chunk) = response.chunk().await? {
+                if body.len() + chunk.len() > MAX_BODY {
+                    break;
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok::<_, reqwest::Error>((status, retry_after, body))
+        };
+        match tokio::time::timeout(budget, sent).await {
+            Err(_) => Attempt::Retry {
+                why: format!("no answer within {} ms", budget.as_millis()),
+                retry_after: None,
+            },
+            Ok(Err(e)) => Attempt::Retry {
+                why: redact(
+                    &format!(
+                        "{} ({e})",
+                        if e.is_connect() {
+                            "could not connect"
+                        } else {
+                            "the connection failed"
+                        }
+                    ),
+                    &known,
+                ),
+                retry_after: None,
+            },
+            Ok(Ok((status, retry_after, body))) => classify(status, retry_after, &body, &known),
+        }
+    }
+}
+
+/// `errors[0].code` and `errors[0].message`, scrubbed and shortened.
+fn sp_error(body: &[u8], known: &[&str]) -> (String, String) {
+    let v: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    let first = v
+        .as_ref()
+        .and_then(|v| v.get("errors"))
+        .and_then(|e| e.get(0));
+    let text = |key: &str| {
+        first
+            .and_then(|f| f.get(key))
+            .and_then(|c| c.as_str())
+            .map(|s| redact(s, known).chars().take(300).collect::<String>())
+    };
+    let code = text("code").unwrap_or_else(|| "unknown".to_owned());
+    let message = text("message").unwrap_or_else(|| {
+        if v.is_some() {
+            "a JSON body without errors[0].message".to_owned()
+        } else {
+            format!("a {}-byte body that is not JSON", body.len())
+        }
+    });
+    (code, message)
+}
+
+fn classify(status: u16, retry_after: Option<Duration>, body: &[u8], known: &[&str]) -> Attempt {
+    if status == 204 || status == 200 {
+        return Attempt::Done(Ok(()));
+    }
+    let (code, message) = sp_error(body, known);
+    if status == 429 || status >= 500 {
+        return Attempt::Retry {
+            why: format!("HTTP {status} {code}: {message}"),
+            retry_after,
+        };
+    }
+    if status == 400
+        && code == "InvalidInput"
+        && message.to_ascii_lowercase().contains("not enrolled")
+    {
+        return Attempt::Done(Err(RotateCallError::NotEnrolled { message }));
+    }
+    Attempt::Done(Err(RotateCallError::Rejected {
+        status,
+        code,
+        message,
+    }))
+}
+
+impl ApplicationManagement for SpApiApplicationManagement {
+    async fn rotate_client_secret(
+        &self,
+        token: &AccessToken,
+        deadline: Instant,
+    ) -> Result<(), RotateCallError> {
+        let mut last = String::from("the deadline left no time for a request");
+        let mut attempts = 0;
+        for attempt in 1..=self.max_attempts {
+            let remaining = deadline.saturating_duration_since(self.clock.instant());
+            if remaining < MIN_ATTEMPT {
+                break;
+            }
+            attempts = attempt;
+            match self.attempt(token, self.timeout.min(remaining)).await {
+                Attempt::Done(result) => return result,
+                Attempt::Retry { why, retry_after } => {
+                    last = why;
+                    if attempt == self.max_attempts {
+                        break;
+                    }
+                    let delay = backoff(attempt).max(retry_after.unwrap_or_default());
+                    if delay + MIN_ATTEMPT
+                        > deadline.saturating_duration_since(self.clock.instant())
+                    {
+                        last = format!("{last}; stopped before the Lambda deadline");
+                        break;
+                    }
+                    tracing::warn!(attempt, reason = %last, delay_ms = delay.as_millis() as u64,
+                        "SP-API rotate call failed, retrying");
+                    self.clock.sleep(delay).await;
+                }
+            }
+        }
+        Err(RotateCallError::Unavailable { attempts, last })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn done(status: u16, body: &str) -> Result<(), RotateCallError> {
+        match classify(status, None, body.as_bytes(), &["Atza|SECRET"]) {
+            Attempt::Done(r) => r,
+            Attempt::Retry { why, .. } => panic!("retry: {why}"),
+        }
+    }
+
+    #[test]
+    fn answers() {
+        assert_eq!(done(204, ""), Ok(()));
+        let not_enrolled = r#"{"errors":[{"code":"InvalidInput","message":"Application is not enrolled for rotation notification","details":""}]}"#;
+        assert!(matches!(
+            done(400, not_enrolled),
+            Err(RotateCallError::NotEnrolled { .. })
+        ));
+        let e = done(
+            403,
+            r#"{"errors":[{"code":"Unauthorized","message":"Access denied for Atza|SECRET"}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "SP-API answered HTTP 403 Unauthorized: Access denied for [redacted]"
+        );
+        let e = done(
+            400,
+            r#"{"errors":[{"code":"InvalidInput","message":"something else"}]}"#,
+        )
+        .unwrap_err();
+        assert!(matches!(e, RotateCallError::Rejected { status: 400, .. }));
+        let e = done(404, "<html>").unwrap_err();
+        assert!(e.to_string().contains("not JSON"), "{e}");
+        for status in [429, 500, 503] {
+            assert!(matches!(
+                classify(status, None, b"", &[]),
+                Attempt::Retry { .. }
+            ));
+        }
+    }
+
+    #[test]
+    fn url_keeps_a_path_prefix() {
+        let c = SpApiApplicationManagement::new(
+            &Url::parse("http://127.0.0.1:9/ns/x/").unwrap(),
+            Duration::from_secs(1),
+            1,
+        );
+        assert_eq!(
+            c.url.as_str(),
+            "http://127.0.0.1:9/ns/x/applications/2023-11-30/clientSecret"
+        );
+    }
+}
