@@ -697,8 +697,7 @@ async fn token_url_with_a_secret_in_the_query_is_refused_and_not_echoed() {
     let e = client
         .request_token(&creds, Instant::now() + Duration::from_secs(5), &mut stats)
         .await
-        .err()
-        .expect("nothing listens on port 9");
+        .expect_err("nothing listens on port 9");
     assert_eq!(stats.requests, 1, "the request was tried: {e}");
     assert!(
         !e.to_string().contains("PLANTED"),

@@ -3,10 +3,12 @@
 //!
 //! - [`ManualClock`]: virtual time;
 //! - [`Journal`]: one ordered record of the calls the fakes saw;
-//! - [`FakeSecrets`], [`FakeStore`], [`FakeLwa`]: every port in memory.
+//! - [`FakeSecrets`], [`FakeStore`], [`FakeLwa`]: every port in memory;
+//! - [`http::Server`]: a scripted HTTP server on loopback.
 
 pub mod clock;
 pub mod fakes;
+pub mod http;
 pub mod journal;
 
 pub use clock::ManualClock;
