@@ -62,6 +62,7 @@ impl Reply {
 #[derive(Default)]
 struct State {
     script: VecDeque<Reply>,
+    heads: Vec<String>,
     bodies: Vec<String>,
     held: Vec<TcpStream>,
 }
@@ -105,6 +106,12 @@ impl Server {
         self.state.lock().expect("lock").bodies.clone()
     }
 
+    /// The request line and headers of each request received, in order
+    /// (header names lowercased).
+    pub fn heads(&self) -> Vec<String> {
+        self.state.lock().expect("lock").heads.clone()
+    }
+
     /// Requests received.
     pub fn requests(&self) -> usize {
         self.bodies().len()
@@ -121,6 +128,7 @@ fn serve(stream: TcpStream, state: &Mutex<State>) {
         if reader.read_line(&mut line).unwrap_or(0) == 0 {
             return;
         }
+        let mut head = line.clone();
         loop {
             let mut header = String::new();
             if reader.read_line(&mut header).unwrap_or(0) == 0 {
@@ -129,6 +137,8 @@ fn serve(stream: TcpStream, state: &Mutex<State>) {
             if header.trim().is_empty() {
                 break;
             }
+            let (name, value) = header.split_once(':').unwrap_or((&header, ""));
+            head.push_str(&format!("{}:{value}", name.to_ascii_lowercase()));
             if let Some(v) = header.to_ascii_lowercase().strip_prefix("content-length:") {
                 length = v.trim().parse().unwrap_or(0);
             }
@@ -139,6 +149,7 @@ fn serve(stream: TcpStream, state: &Mutex<State>) {
         }
         let reply = {
             let mut s = state.lock().expect("lock");
+            s.heads.push(head);
             s.bodies.push(String::from_utf8_lossy(&body).into_owned());
             let reply = match s.script.front() {
                 Some(r) if r.repeat => r.clone(),
