@@ -714,7 +714,7 @@ async fn a_single_token_reader_refuses_a_profile_by_name() {
     );
 }
 
-// ---------------------------------------------------------------- deadline, write failures
+// ---------------------------------------------------------------- deadline
 
 #[tokio::test]
 async fn a_lambda_timeout_too_short_for_the_request_is_explained() {
@@ -734,99 +734,6 @@ async fn a_lambda_timeout_too_short_for_the_request_is_explained() {
     assert!(
         message.to_lowercase().contains("timeout") && !message.contains("usually temporary"),
         "no request was possible because the Lambda timeout is too short; the message blames the endpoint: {message}"
-    );
-}
-
-mod fakes {
-    use lwa_token_service::credentials::Credentials;
-    use lwa_token_service::credentials::{RefreshTokenOrigin, SecretDocument};
-    use lwa_token_service::lwa::{ExchangeStats, LwaError, TokenResponse};
-    use lwa_token_service::ports::{
-        CredentialsLoadError, CredentialsRead, CredentialsSaveError, CredentialsWrite,
-        TokenEndpoint, TokenLoadError, TokenRead, TokenSaveError, TokenWrite,
-    };
-    use lwa_token_service::secret::{AccessToken, RefreshToken};
-    use lwa_token_service::token::StoredToken;
-    use tokio::time::Instant;
-
-    pub struct Secrets;
-    impl CredentialsRead for Secrets {
-        async fn read_document(
-            &self,
-            secret_id: &str,
-        ) -> Result<SecretDocument, CredentialsLoadError> {
-            SecretDocument::parse(
-                secret_id,
-                r#"{"client_id":"amzn1.application-oa2-client.A","client_secret":"S","refresh_token":"Atzr|OLD"}"#,
-            )
-            .map_err(CredentialsLoadError::Invalid)
-        }
-    }
-    impl CredentialsWrite for Secrets {
-        async fn save_refresh_token(
-            &self,
-            _: &RefreshTokenOrigin,
-            _: &RefreshToken,
-        ) -> Result<(), CredentialsSaveError> {
-            Err(CredentialsSaveError {
-                detail: "AccessDeniedException: not allowed to PutSecretValue".into(),
-            })
-        }
-    }
-    pub struct Lwa;
-    impl TokenEndpoint for Lwa {
-        async fn request_token(
-            &self,
-            _: &Credentials,
-            _: Instant,
-            stats: &mut ExchangeStats,
-        ) -> Result<TokenResponse, LwaError> {
-            stats.requests += 1;
-            Ok(TokenResponse {
-                access_token: AccessToken::new("Atza|NEW"),
-                token_type: "bearer".into(),
-                expires_in: 3600,
-                refresh_token: Some(RefreshToken::new("Atzr|ROTATED")),
-                requested_at: time::OffsetDateTime::now_utc(),
-            })
-        }
-    }
-    pub struct Store;
-    impl TokenRead for Store {
-        async fn load(&self, _: &str) -> Result<Option<StoredToken>, TokenLoadError> {
-            Ok(None)
-        }
-    }
-    impl TokenWrite for Store {
-        async fn save(&self, _: &str, _: &StoredToken) -> Result<(), TokenSaveError> {
-            Err(TokenSaveError::Throttled(
-                "ThrottlingException: Rate exceeded".into(),
-            ))
-        }
-    }
-}
-
-#[tokio::test]
-async fn lost_rotated_refresh_token_is_reported_when_the_store_also_fails() {
-    use lwa_token_service::profile::Profile;
-    use lwa_token_service::refresh::Refresher;
-    let r = Refresher::new(fakes::Secrets, fakes::Lwa, fakes::Store, MARGIN);
-    let profile = Profile {
-        name: None,
-        secret_id: "spapi/lwa".into(),
-        parameter_name: "/spapi/lwa/access-token".into(),
-    };
-    let e = r
-        .refresh(&profile, true, deadline())
-        .await
-        .result
-        .unwrap_err();
-    let m = e.to_string();
-    assert!(
-        m.contains("refresh token") && m.contains("PutSecretValue"),
-        "LWA rotated the refresh token, the secret write failed and the parameter write failed; \
-         the error ({}) says nothing about the lost refresh token: {m}",
-        e.error_type()
     );
 }
 
