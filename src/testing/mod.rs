@@ -7,10 +7,14 @@
 //! - [`http::Server`]: a scripted HTTP server on loopback.
 
 pub mod clock;
-pub mod fakes;
+pub mod fake_lwa;
+pub mod fake_secrets;
+pub mod fake_store;
 pub mod http;
 pub mod journal;
 
 pub use clock::ManualClock;
-pub use fakes::{rejection, token_answer, FakeLwa, FakeSecrets, FakeStore};
+pub use fake_lwa::{rejection, token_answer, FakeLwa};
+pub use fake_secrets::FakeSecrets;
+pub use fake_store::FakeStore;
 pub use journal::{Call, Journal};
