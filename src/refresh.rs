@@ -19,7 +19,8 @@ use crate::ports::{
 use crate::profile::Profile;
 use crate::token::{rfc3339, StoredToken};
 use serde::Serialize;
-use std::time::Duration;
+// Latencies are log figures, measured in real time; decisions use the clock.
+use std::time::{Duration, Instant as StdInstant};
 use time::OffsetDateTime;
 use tokio::time::Instant;
 
@@ -125,9 +126,9 @@ where
         let loaded = if force {
             Ok(None)
         } else {
-            let started = self.clock.instant();
+            let started = StdInstant::now();
             let loaded = self.store.load(&profile.parameter_name).await;
-            aws_latency = self.clock.instant().saturating_duration_since(started);
+            aws_latency = started.elapsed();
             loaded
         };
         let mut run = self
@@ -183,9 +184,9 @@ where
         secret_id: &str,
         stats: &mut ExchangeStats,
     ) -> Result<Credentials, ServiceError> {
-        let started = self.clock.instant();
+        let started = StdInstant::now();
         let loaded = self.credentials.load(secret_id).await;
-        stats.aws_latency += self.clock.instant().saturating_duration_since(started);
+        stats.aws_latency += started.elapsed();
         loaded.map_err(|e| match e {
             CredentialsLoadError::Invalid(e) => ServiceError::CredentialsInvalid(e),
             CredentialsLoadError::Unavailable(detail) => ServiceError::CredentialsUnavailable {
@@ -234,9 +235,9 @@ where
             &credentials.refresh_token_origin,
         ) {
             if sent != returned {
-                let started = self.clock.instant();
+                let started = StdInstant::now();
                 let saved = self.credentials.save_refresh_token(origin, returned).await;
-                stats.aws_latency += self.clock.instant().saturating_duration_since(started);
+                stats.aws_latency += started.elapsed();
                 match saved {
                     Ok(()) => {
                         tracing::info!(secret_id = %origin.secret_id, "saved the rotated refresh token")
@@ -257,9 +258,9 @@ where
             answer.requested_at,
             answer.expires_in,
         );
-        let started = self.clock.instant();
+        let started = StdInstant::now();
         let saved = self.store.save(&profile.parameter_name, &token).await;
-        stats.aws_latency += self.clock.instant().saturating_duration_since(started);
+        stats.aws_latency += started.elapsed();
         match (saved, not_persisted) {
             (Ok(()), None) => {}
             (saved, Some(lost)) => {
@@ -611,6 +612,10 @@ mod tests {
         w.lwa.slow(Duration::from_millis(700), w.clock.clone());
         let run = w.run(true).await;
         assert_eq!(run.stats.requests, 1);
+        assert!(
+            run.stats.aws_latency > Duration::ZERO,
+            "the secret read and the write"
+        );
         // The report is as of the answer: issued at T0 (the fake's request
         // time), 700 ms later, 3599 whole seconds left.
         assert_eq!(run.result.unwrap().expires_in, 3599);
