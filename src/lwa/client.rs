@@ -341,6 +341,25 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_short_retry_after_does_not_take_the_blame_for_the_deadline() {
+        // Retry-After: 0 fits; it is the backoff that does not: the reason
+        // says the deadline, not LWA's wait.
+        let server = Server::start(vec![Reply::status(429, "x").header("Retry-After", "0")]);
+        let (c, _, deadline) = client(&server, 3, MIN_ATTEMPT);
+        fastrand::seed(7);
+        match ask(&c, deadline).await.0 {
+            Err(LwaError::Unavailable { attempts: 1, last }) => {
+                assert!(
+                    last.ends_with("stopped before the Lambda deadline"),
+                    "{last}"
+                );
+                assert!(!last.contains("retry after"), "{last}");
+            }
+            other => panic!("{:?}", other.err()),
+        }
+    }
+
+    #[tokio::test]
     async fn no_request_starts_with_less_than_the_shortest_attempt_left() {
         let server = Server::start(vec![Reply::json(200, OK)]);
         let (c, _, deadline) = client(&server, 3, MIN_ATTEMPT - Duration::from_millis(1));
