@@ -409,6 +409,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_refused_connection_is_described_without_secrets() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port(); // closed again when the listener drops
+        let url = format!("http://127.0.0.1:{port}/auth/o2/token")
+            .parse()
+            .unwrap();
+        let clock = Arc::new(ManualClock::starting_now());
+        let c = LwaClient::new(url, Duration::from_secs(5), 1).with_clock(clock.clone());
+        match ask(&c, clock.instant() + Duration::from_secs(30)).await.0 {
+            Err(LwaError::Unavailable { attempts: 1, last }) => {
+                assert!(last.starts_with("could not connect ("), "{last}");
+                assert!(last.contains(&format!("127.0.0.1:{port}")), "{last}");
+                assert!(
+                    !last.contains("SECRET") && !last.contains("Atzr|R"),
+                    "{last}"
+                );
+            }
+            other => panic!("{:?}", other.err()),
+        }
+    }
+
+    #[tokio::test]
     async fn an_oversized_body_is_not_read_whole() {
         let big = "x".repeat(MAX_BODY + 1);
         let server = Server::start(vec![Reply::status(500, &big)]);
