@@ -2,30 +2,21 @@
 """Helpers for scripts/demo.sh (run with the project venv's python).
 
     demo_aws.py mask                       stdin -> stdout, every token and secret masked
-    demo_aws.py fp                         stdin: one value -> its fingerprint (8 hex)
     demo_aws.py free-port [PREFERRED]      a free loopback TCP port (PREFERRED if free)
-    demo_aws.py port-open PORT             exit 0 when 127.0.0.1:PORT accepts connections
     demo_aws.py register-client URL        PUT the demo client into the LWA stand-in
     demo_aws.py create-secret              Secrets Manager secret in moto (env: DEMO_*)
     demo_aws.py parameter NAME             SSM parameter as JSON, token as its fingerprint
     demo_aws.py json FILE KEY              one field of a JSON document ("" if missing)
-    demo_aws.py http FILE WHAT             from a `curl -i` capture: status | header NAME |
-                                           body
+    demo_aws.py http FILE WHAT             from a `curl -i` capture: status | header NAME | body
     demo_aws.py scan FILE...               look for planted secrets and raw tokens
-
-  Fleet part:
     demo_aws.py register-fleet URL         PUT the fleet's LWA client (seller refresh tokens,
                                            one revoked; the grantless scope) into the stand-in
     demo_aws.py create-fleet-secrets       app secret + profile secrets in moto (env: DEMO_*)
-    demo_aws.py fleet-summary LOG MARK OUT the last `fleet run finished` summary and EMF line
-                                           after line MARK of LOG: table on stdout, JSON -> OUT
-    demo_aws.py parameters PREFIX OUT      SSM parameters under PREFIX: table (fingerprints,
-                                           never tokens) on stdout, JSON -> OUT
-    demo_aws.py standin-requests URL       the stand-in's token requests, by profile and grant
 
 The demo credentials are not secret (they exist only in the local stand-ins) but
 are handled as if they were: nothing here prints a token, refresh token or
-client secret; `mask` is applied to everything demo.sh shows.
+client secret; `mask` is applied to everything demo.sh shows. What the demo
+shows is asserted in tests/story.rs.
 """
 
 from __future__ import annotations
@@ -107,11 +98,6 @@ def cmd_mask(_args):
     return 0
 
 
-def cmd_fp(_args):
-    print(fingerprint(sys.stdin.read().strip()))
-    return 0
-
-
 def cmd_free_port(args):
     for port in ([int(args[0])] if args else []) + [0]:
         s = socket.socket()
@@ -126,32 +112,10 @@ def cmd_free_port(args):
     return 1
 
 
-def cmd_port_open(args):
-    try:
-        socket.create_connection(("127.0.0.1", int(args[0])), timeout=1).close()
-        return 0
-    except OSError:
-        return 1
-
-
 def cmd_register_client(args):
-    doc = {
-        "clients": [
-            {
-                "client_id": CLIENT_ID,
-                "client_secrets": [CLIENT_SECRET],
-                "refresh_tokens": [REFRESH_TOKEN],
-            }
-        ],
-        "expires_in": 3600,
-    }
-    req = urllib.request.Request(
-        args[0], data=json.dumps(doc).encode(), method="PUT", headers={"content-type": "application/json"}
-    )
-    with urllib.request.urlopen(req, timeout=10) as r:
-        state = json.load(r)  # echoes the secrets: never printed
-    clients = state.get("clients", [])
-    print(f"registered LWA client {clients[0]['client_id']} (1 client secret, 1 refresh token)")
+    doc = {"client_id": CLIENT_ID, "client_secrets": [CLIENT_SECRET], "refresh_tokens": [REFRESH_TOKEN]}
+    state = _put_json(args[0], {"clients": [doc], "expires_in": 3600})
+    print(f"registered LWA client {state['clients'][0]['client_id']} (1 client secret, 1 refresh token)")
     return 0
 
 
@@ -181,18 +145,7 @@ def cmd_parameter(args):
     value = json.loads(p["Value"])
     token = value.get("access_token", "")
     value["access_token"] = "sha256:" + fingerprint(token)
-    print(
-        json.dumps(
-            {
-                "name": p["Name"],
-                "type": p["Type"],
-                "version": p["Version"],
-                "value": value,
-                "fingerprint": fingerprint(token),
-                "token_prefix_ok": token.startswith("Atza|"),
-            }
-        )
-    )
+    print(json.dumps({"name": p["Name"], "type": p["Type"], "version": p["Version"], "value": value}))
     return 0
 
 
@@ -261,9 +214,6 @@ def cmd_scan(args):
     return 1 if bad else 0
 
 
-# ------------------------------------------------------------------ fleet part
-
-
 def _put_json(url, doc):
     req = urllib.request.Request(
         url, data=json.dumps(doc).encode(), method="PUT", headers={"content-type": "application/json"}
@@ -322,176 +272,9 @@ def cmd_create_fleet_secrets(_args):
     return 0
 
 
-def _decode_at(text, i):
-    """The JSON value starting at text[i] (a quoted string holding JSON is unwrapped)."""
-    dec = json.JSONDecoder()
-    while i < len(text) and text[i] == " ":
-        i += 1
-    value, _ = dec.raw_decode(text, i)
-    if isinstance(value, str):
-        value = json.loads(value)
-    return value
-
-
-def _summary_from_line(line):
-    """The summary in one `fleet run finished` log line, text or JSON format; None if absent."""
-    stripped = line.strip()
-    if stripped.startswith("{"):
-        try:
-            obj = json.loads(stripped)
-        except ValueError:
-            obj = None
-        if isinstance(obj, dict):
-            for holder in (obj, obj.get("fields") if isinstance(obj.get("fields"), dict) else {}):
-                if "summary" in holder:
-                    v = holder["summary"]
-                    return (json.loads(v) if isinstance(v, str) else v), str(obj.get("level", ""))
-    m = re.search(r"(?:^|\s)summary=", line)
-    if not m:
-        return None
-    level = re.match(r"\s*(TRACE|DEBUG|INFO|WARN|ERROR)\b", line)
-    try:
-        return _decode_at(line, m.end()), (level.group(1) if level else "")
-    except ValueError:
-        return None
-
-
-def cmd_fleet_summary(args):
-    log, mark, out = args[0], int(args[1]), args[2]
-    with open(log, encoding="utf-8", errors="replace") as f:
-        lines = f.read().splitlines()[mark:]
-    summary, level, emf, emf_line = None, "", None, ""
-    for line in lines:
-        if "fleet run finished" in line:
-            found = _summary_from_line(line)
-            if found and isinstance(found[0], dict):
-                summary, level = found
-        stripped = line.strip()
-        if stripped.startswith("{") and '"_aws"' in stripped:
-            try:
-                doc = json.loads(stripped)
-            except ValueError:
-                continue
-            if isinstance(doc, dict) and "_aws" in doc:
-                emf, emf_line = doc, stripped
-    result = {
-        "found": summary is not None,
-        "level": level,
-        "summary": summary or {},
-        "failures_brief": ",".join(
-            f"{f.get('profile')}:{f.get('error_type')}" for f in (summary or {}).get("failures", [])
-        ),
-        "emf_found": emf is not None,
-        "emf": emf or {},
-    }
-    with open(out, "w", encoding="utf-8") as f:
-        json.dump(result, f)
-    if summary is None:
-        print("no `fleet run finished` line with a parsable summary in the function log")
-        return 1
-    print(f"fleet run summary (the `fleet run finished` log line, level {level or '?'}):")
-    for key in ("profiles", "refreshed", "skipped", "failed", "deferred", "min_ttl_seconds", "token_requests"):
-        v = summary.get(key)
-        print(f"  {key:<16} {'-' if v is None else v}")
-    failures = summary.get("failures", [])
-    if failures:
-        w0 = max(len("PROFILE"), *(len(str(x.get("profile"))) for x in failures))
-        w1 = max(len("ERROR TYPE"), *(len(str(x.get("error_type"))) for x in failures))
-        print("failed profiles:")
-        print(f"  {'PROFILE':<{w0}}  {'ERROR TYPE':<{w1}}  MESSAGE")
-        for x in failures:
-            msg = str(x.get("message", ""))
-            if x.get("profiles_affected") is not None:
-                msg += f" (stopped {x['profiles_affected']} profiles)"
-            print(f"  {str(x.get('profile')):<{w0}}  {str(x.get('error_type')):<{w1}}  {msg}")
-    if emf is not None:
-        names = [m.get("Name") for cw in emf["_aws"].get("CloudWatchMetrics", []) for m in cw.get("Metrics", [])]
-        ns = ",".join(cw.get("Namespace", "") for cw in emf["_aws"].get("CloudWatchMetrics", []))
-        print(f"EMF metrics line (namespace {ns}, FunctionName={emf.get('FunctionName')}):")
-        print("  " + "  ".join(f"{n}={emf.get(n)}" for n in names))
-        print("  " + emf_line)
-    else:
-        print("no EMF metrics line (a JSON line with _aws) in the function log")
-    return 0
-
-
-def cmd_parameters(args):
-    prefix, out = args[0], args[1]
-    ssm = _aws("ssm")
-    path = prefix.rstrip("/") or "/"
-    found = []
-    kwargs = {"Path": path, "Recursive": True, "WithDecryption": True}
-    while True:
-        page = ssm.get_parameters_by_path(**kwargs)
-        found += [p for p in page.get("Parameters", []) if p["Name"].startswith(prefix)]
-        if not page.get("NextToken"):
-            break
-        kwargs["NextToken"] = page["NextToken"]
-    rows = []
-    for p in sorted(found, key=lambda p: p["Name"]):
-        try:
-            value = json.loads(p["Value"])
-        except ValueError:
-            value = {}
-        token = value.get("access_token", "") if isinstance(value, dict) else ""
-        rows.append(
-            {
-                "name": p["Name"],
-                "profile": p["Name"][len(prefix):],
-                "type": p["Type"],
-                "version": p["Version"],
-                "fingerprint": fingerprint(token) if token else "",
-                "token_prefix_ok": token.startswith("Atza|"),
-                "token_type": value.get("token_type", "") if isinstance(value, dict) else "",
-                "expires_at": value.get("expires_at", "") if isinstance(value, dict) else "",
-                "authorization_lost": bool(isinstance(value, dict) and value.get("authorization_lost")),
-            }
-        )
-    with open(out, "w", encoding="utf-8") as f:
-        json.dump(
-            {"count": len(rows), "profiles": ",".join(r["profile"] for r in rows),
-             "token_profiles": ",".join(r["profile"] for r in rows if r["fingerprint"]),
-             "lost_profiles": ",".join(r["profile"] for r in rows if r["authorization_lost"]),
-             "parameters": rows}, f
-        )
-    print(f"{len(rows)} parameter(s) under {prefix}:")
-    if rows:
-        w = max(len("NAME"), *(len(r["name"]) for r in rows))
-        print(f"  {'NAME':<{w}}  {'TYPE':<12}  VER  {'TOKEN':<15}  EXPIRES_AT")
-        for r in rows:
-            fp = "sha256:" + r["fingerprint"] if r["fingerprint"] else "-"
-            if r["fingerprint"] and not r["token_prefix_ok"]:
-                fp += " (not Atza|)"
-            if r["authorization_lost"]:
-                fp += " + authorization_lost"
-            print(f"  {r['name']:<{w}}  {r['type']:<12}  {r['version']:>3}  {fp:<15}  {r['expires_at']}")
-    return 0
-
-
-def cmd_standin_requests(args):
-    with urllib.request.urlopen(args[0], timeout=10) as r:
-        reqs = json.load(r).get("requests", [])  # bodies hold secrets: only tallied
-    by_rt = {rt: p for p, rt in SELLERS.items()}
-    tally = {}
-    for q in reqs:
-        form = q.get("form") or {}
-        grant = form.get("grant_type", "?")
-        if grant == "refresh_token":
-            who = by_rt.get(form.get("refresh_token"), "unknown refresh token")
-        else:
-            who = "scope " + form.get("scope", "?")
-        tally[(grant, who)] = tally.get((grant, who), 0) + 1
-    print(f"{len(reqs)} token request(s):")
-    for (grant, who), n in sorted(tally.items()):
-        print(f"  {n} x {grant:<18} {who}")
-    return 0
-
-
 COMMANDS = {
     "mask": cmd_mask,
-    "fp": cmd_fp,
     "free-port": cmd_free_port,
-    "port-open": cmd_port_open,
     "register-client": cmd_register_client,
     "create-secret": cmd_create_secret,
     "parameter": cmd_parameter,
@@ -500,9 +283,6 @@ COMMANDS = {
     "scan": cmd_scan,
     "register-fleet": cmd_register_fleet,
     "create-fleet-secrets": cmd_create_fleet_secrets,
-    "fleet-summary": cmd_fleet_summary,
-    "parameters": cmd_parameters,
-    "standin-requests": cmd_standin_requests,
 }
 
 if __name__ == "__main__":

@@ -532,7 +532,36 @@ mod tests {
         let profile = SecretDocument::parse("p", r#"{"refresh_token":"Atzr|R"}"#).unwrap();
         let c = profile.into_credentials(Some(&app)).unwrap();
         assert_eq!(c.client_id, "id");
+        assert_eq!(c.client_secret.expose_secret(), "S");
         assert_eq!(c.refresh_token_origin.unwrap().secret_id, "p");
+    }
+
+    #[test]
+    fn a_client_is_both_id_and_secret() {
+        let doc = |text: &str| SecretDocument::parse("s", text).unwrap();
+        assert!(doc(r#"{"client_id":"id","client_secret":"S"}"#).has_client());
+        assert!(!doc(r#"{"client_id":"id"}"#).has_client());
+        assert!(!doc(r#"{"client_secret":"S"}"#).has_client());
+        assert!(!doc(r#"{"refresh_token":"Atzr|R"}"#).has_client());
+        // An app secret without its client secret completes nothing: the
+        // profile's error names what is missing.
+        let app = doc(r#"{"client_id":"id"}"#);
+        let e = doc(r#"{"refresh_token":"Atzr|R"}"#)
+            .into_credentials(Some(&app))
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("`client_id` and `client_secret`"),
+            "{e}"
+        );
+        // A profile with half a client does not borrow the app's other half.
+        let full = doc(r#"{"client_id":"id","client_secret":"S"}"#);
+        let e = doc(r#"{"client_id":"mine","refresh_token":"Atzr|R"}"#)
+            .into_credentials(Some(&full))
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("field `client_secret` is missing"),
+            "{e}"
+        );
     }
 
     #[test]

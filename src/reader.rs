@@ -208,32 +208,25 @@ fn answer(token: &StoredToken, now: OffsetDateTime) -> TokenAnswer {
 mod tests {
     use super::*;
     use crate::secret::AccessToken;
-    use crate::testing::ManualClock;
-    use std::cell::RefCell;
+    use crate::testing::{Call, FakeStore, Journal, ManualClock};
     use std::sync::Arc;
     use time::macros::datetime;
-
-    struct FakeStore {
-        value: RefCell<Result<Option<StoredToken>, TokenLoadError>>,
-        reads: RefCell<u32>,
-    }
-    impl TokenRead for FakeStore {
-        async fn load(&self, _parameter: &str) -> Result<Option<StoredToken>, TokenLoadError> {
-            *self.reads.borrow_mut() += 1;
-            self.value.borrow().clone()
-        }
-    }
 
     const T0: OffsetDateTime = datetime!(2026-11-30 12:00:00 UTC);
 
     fn token(expires_in: u64) -> StoredToken {
         StoredToken::new(AccessToken::new("Atza|T"), "bearer", T0, expires_in)
     }
-    fn store(v: Result<Option<StoredToken>, TokenLoadError>) -> FakeStore {
-        FakeStore {
-            value: RefCell::new(v),
-            reads: RefCell::new(0),
+    /// A store holding `t` at `/p`, if any.
+    fn store(t: Option<StoredToken>) -> FakeStore {
+        let s = FakeStore::new(&Journal::new());
+        if let Some(t) = t {
+            s.put("/p", t);
         }
+        s
+    }
+    fn reads(s: &FakeStore) -> usize {
+        s.journal.count(|c| matches!(c, Call::TokenLoaded(_)))
     }
     /// A reader on a virtual clock at T0, with a 60 s cache and a 300 s floor.
     fn reader(s: &FakeStore) -> (Reader<&FakeStore>, Arc<ManualClock>) {
@@ -248,12 +241,14 @@ mod tests {
 
     #[tokio::test]
     async fn serves_from_memory_within_the_cache_age() {
-        let s = store(Ok(Some(token(3600))));
+        let s = store(Some(token(3600)));
+        s.put("/q", token(3600));
         let (r, clock) = reader(&s);
         let served = r.get("/p").await.unwrap();
         assert!(!served.from_memory);
         let a = served.answer;
         assert_eq!((a.expires_in, a.access_token.as_str()), (3600, "Atza|T"));
+        assert_eq!(a.expires_at, "2026-11-30T13:00:00Z");
         clock.advance(secs(59));
         let served = r.get("/p").await.unwrap();
         assert!(served.from_memory);
@@ -261,13 +256,13 @@ mod tests {
             served.answer.expires_in, 3541,
             "seconds left at the moment of answering"
         );
-        assert_eq!(*s.reads.borrow(), 1);
+        assert_eq!(reads(&s), 1);
         clock.advance(secs(1));
         assert!(
             !r.get("/p").await.unwrap().from_memory,
             "read again once the cache age is reached"
         );
-        assert_eq!(*s.reads.borrow(), 2);
+        assert_eq!(reads(&s), 2);
         // Each parameter has its own entry.
         assert!(!r.get("/q").await.unwrap().from_memory);
         assert!(r.get("/p").await.unwrap().from_memory);
@@ -275,7 +270,7 @@ mod tests {
 
     #[tokio::test]
     async fn rereads_when_the_cached_token_nears_the_floor() {
-        let s = store(Ok(Some(token(330))));
+        let s = store(Some(token(330)));
         let (r, clock) = reader(&s);
         r.get("/p").await.unwrap();
         // 29 s later: 301 s left, still above the floor.
@@ -285,7 +280,7 @@ mod tests {
         // old token, so it is refused.
         clock.advance(secs(2));
         let e = r.get("/p").await.unwrap_err();
-        assert_eq!(*s.reads.borrow(), 2);
+        assert_eq!(reads(&s), 2);
         match e {
             ReadError::Unavailable(m) => assert!(
                 m.contains("MIN_VALIDITY_SECONDS") && m.contains("token-refresher"),
@@ -294,12 +289,10 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // The refresher wrote a new one: served.
-        *s.value.borrow_mut() = Ok(Some(StoredToken::new(
-            AccessToken::new("Atza|N"),
-            "bearer",
-            T0 + secs(31),
-            3600,
-        )));
+        s.put(
+            "/p",
+            StoredToken::new(AccessToken::new("Atza|N"), "bearer", T0 + secs(31), 3600),
+        );
         clock.advance(secs(1));
         let served = r.get("/p").await.unwrap();
         assert!(!served.from_memory);
@@ -308,39 +301,48 @@ mod tests {
 
     #[tokio::test]
     async fn a_token_exactly_at_the_floor_is_refused() {
-        let s = store(Ok(Some(token(300))));
+        let s = store(Some(token(300)));
         let (r, _) = reader(&s);
         assert!(matches!(r.get("/p").await, Err(ReadError::Unavailable(_))));
-        let s = store(Ok(Some(token(301))));
+        let s = store(Some(token(301)));
         let (r, _) = reader(&s);
         assert_eq!(r.get("/p").await.unwrap().answer.expires_in, 301);
     }
 
     #[tokio::test]
     async fn unavailable_says_why() {
+        let malformed = store(None);
+        malformed.put_malformed("/p", "not JSON");
         let cases = [
-            (store(Ok(None)), "does not exist"),
+            (store(None), "does not exist"),
+            (malformed, "unreadable (not JSON)"),
             (
-                store(Err(TokenLoadError::Malformed("not JSON".into()))),
-                "unreadable",
+                store(Some(token(100))),
+                "expired at 2026-11-30T12:01:40Z (100 s ago)",
             ),
-            (store(Ok(Some(token(100)))), "expired at"),
+            (
+                store(Some(token(400))),
+                "expires at 2026-11-30T12:06:40Z (200 s left",
+            ),
         ];
         for (s, needle) in cases {
             let (r, clock) = reader(&s);
             clock.advance(secs(200));
             match r.get("/p").await.unwrap_err() {
-                ReadError::Unavailable(m) => assert!(m.contains(needle), "{m}"),
+                ReadError::Unavailable(m) => {
+                    assert!(m.contains(needle) && m.contains("`/p`"), "{m}")
+                }
                 other => panic!("{other:?}"),
             }
         }
-        let s = store(Err(TokenLoadError::Unavailable(
+        let s = store(None);
+        *s.fail_loads.borrow_mut() = Some(TokenLoadError::Unavailable(
             "AccessDeniedException: no".into(),
-        )));
-        assert!(matches!(
-            reader(&s).0.get("/p").await,
-            Err(ReadError::Upstream(_))
         ));
+        assert_eq!(
+            reader(&s).0.get("/p").await.unwrap_err(),
+            ReadError::Upstream("AccessDeniedException: no".into())
+        );
     }
 
     #[tokio::test]
@@ -348,7 +350,7 @@ mod tests {
         use crate::authorization::{AuthorizationLost, LostReason};
         let marker = AuthorizationLost::new(LostReason::LwaInvalidGrant, T0, "3f2a9c1d".into());
         // Still time left: served.
-        let s = store(Ok(Some(token(3600).with_marker(Some(marker.clone())))));
+        let s = store(Some(token(3600).with_marker(Some(marker.clone()))));
         let (r, clock) = reader(&s);
         assert!(r.get("/p").await.is_ok());
         // Below the floor: authorization_lost with the fix.
@@ -364,7 +366,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // The marker alone: no token at all.
-        let s = store(Ok(Some(StoredToken::marker_only(marker))));
+        let s = store(Some(StoredToken::marker_only(marker)));
         let (r, _) = reader(&s);
         match r.get("/p").await.unwrap_err() {
             ReadError::AuthorizationLost(m) => {

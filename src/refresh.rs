@@ -24,7 +24,8 @@ use crate::ports::{
 use crate::profile::Profile;
 use crate::token::{rfc3339, StoredToken};
 use serde::Serialize;
-use std::time::Duration;
+// Latencies are log figures, measured in real time; decisions use the clock.
+use std::time::{Duration, Instant as StdInstant};
 use time::OffsetDateTime;
 use tokio::time::Instant;
 
@@ -154,7 +155,7 @@ where
     /// stored token is read even when forced: a lost authorization it records
     /// limits the token requests (`force` does not override that).
     pub async fn refresh(&self, profile: &Profile, force: bool, deadline: Instant) -> RefreshRun {
-        let started = self.clock.instant();
+        let started = StdInstant::now();
         let by = TimeBudget::answer_by(deadline);
         let loaded = within(&*self.clock, by, self.store.load(&profile.parameter_name))
             .await
@@ -163,7 +164,7 @@ where
                     late.describe("GetParameter", false),
                 ))
             });
-        let aws_latency = self.clock.instant().saturating_duration_since(started);
+        let aws_latency = started.elapsed();
         let mut run = self
             .refresh_with(profile, loaded, force, self.margin, deadline)
             .await;
@@ -228,7 +229,7 @@ where
         deadline: Instant,
         stats: &mut ExchangeStats,
     ) -> Result<Credentials, ServiceError> {
-        let started = self.clock.instant();
+        let started = StdInstant::now();
         let by = TimeBudget::credentials_by(deadline);
         let loaded = within(&*self.clock, by, self.credentials.load(secret_id))
             .await
@@ -237,7 +238,7 @@ where
                     late.describe("GetSecretValue", false),
                 ))
             });
-        stats.aws_latency += self.clock.instant().saturating_duration_since(started);
+        stats.aws_latency += started.elapsed();
         loaded.map_err(|e| match e {
             CredentialsLoadError::Invalid(e) => ServiceError::CredentialsInvalid(e),
             CredentialsLoadError::Unavailable(detail) => ServiceError::CredentialsUnavailable {
@@ -323,7 +324,7 @@ where
             &credentials.refresh_token_origin,
         ) {
             if sent != returned {
-                let started = self.clock.instant();
+                let started = StdInstant::now();
                 let by = TimeBudget::refresh_token_save_by(deadline);
                 let saved = within(
                     &*self.clock,
@@ -336,7 +337,7 @@ where
                         detail: late.describe("PutSecretValue", true),
                     })
                 });
-                stats.aws_latency += self.clock.instant().saturating_duration_since(started);
+                stats.aws_latency += started.elapsed();
                 match saved {
                     Ok(()) => {
                         tracing::info!(secret_id = %origin.secret_id, "saved the rotated refresh token")
@@ -357,7 +358,7 @@ where
             answer.requested_at,
             answer.expires_in,
         );
-        let started = self.clock.instant();
+        let started = StdInstant::now();
         let by = TimeBudget::answer_by(deadline);
         let saved = within(
             &*self.clock,
@@ -366,7 +367,7 @@ where
         )
         .await
         .unwrap_or_else(|late| Err(TokenSaveError::Failed(late.describe("PutParameter", true))));
-        stats.aws_latency += self.clock.instant().saturating_duration_since(started);
+        stats.aws_latency += started.elapsed();
         match (saved, not_persisted) {
             (Ok(()), None) => {}
             (saved, Some(lost)) => {
@@ -722,6 +723,10 @@ mod tests {
         w.lwa.slow(Duration::from_millis(700), w.clock.clone());
         let run = w.run(true).await;
         assert_eq!(run.stats.requests, 1);
+        assert!(
+            run.stats.aws_latency > Duration::ZERO,
+            "the secret read and the write"
+        );
         // The report is as of the answer: issued at T0 (the fake's request
         // time), 700 ms later, 3599 whole seconds left.
         assert_eq!(run.result.unwrap().expires_in, 3599);

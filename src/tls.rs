@@ -4,8 +4,8 @@
 //! Left to themselves both stacks call `rustls-native-certs`, which on Linux
 //! reads the bundle *and* walks the hashed certificate directory, and each
 //! parses the result: four parses of ~140 certificates in the first
-//! invocation. Reading one bundle file once halves that CPU work (see the
-//! README's Performance section). When no bundle file is found, both stacks
+//! invocation. Reading one bundle file once halves that CPU work (see
+//! docs/performance.md). When no bundle file is found, both stacks
 //! keep their own defaults.
 
 use std::sync::OnceLock;

@@ -293,6 +293,17 @@ RKER","token_type":"bearer","expires_at":"2026-11-30T12:32:48Z","issued_at":"202
         let t = StoredToken::from_parameter_value(v).unwrap();
         assert_eq!(t.access_token.expose_secret(), "Atza|x/y");
         assert_eq!(rfc3339(t.expires_at), "2026-11-30T12:32:48Z");
+        // Quotes and backslashes survive the round trip.
+        let t = StoredToken::new(
+            AccessToken::new("Atza|a\"b\\c"),
+            "bearer",
+            datetime!(2026-11-30 11:32:48 UTC),
+            3600,
+        );
+        assert_eq!(
+            StoredToken::from_parameter_value(&t.to_parameter_value()),
+            Ok(t)
+        );
         let t = StoredToken::new(
             AccessToken::new("Atza|a\"b"),
             "bearer",

@@ -9,7 +9,9 @@ use lwa_token_service::aws::{LazySdkConfig, SsmTokenStore};
 use lwa_token_service::config::ReaderTarget;
 use lwa_token_service::handler::handle_reader;
 use lwa_token_service::reader::Reader;
+use lwa_token_service::testing::ManualClock;
 use serde_json::{json, Value};
+use std::sync::Arc;
 use std::time::Duration;
 
 fn reader(world: &World) -> Reader<SsmTokenStore> {
@@ -189,11 +191,13 @@ async fn invalid_direct_events() {
 async fn a_refreshed_token_is_picked_up_after_the_cache_age() {
     let world = World::new("reader-cache").await;
     world.seed_token("Atza|PLANTED-FIRST", 3000).await;
+    let clock = Arc::new(ManualClock::starting_now());
     let r = Reader::new(
         SsmTokenStore::new(world.sdk.clone(), None),
-        Duration::from_secs(1),
+        Duration::from_secs(60),
         Duration::from_secs(300),
-    );
+    )
+    .with_clock(clock.clone());
     assert_eq!(
         handle_reader(&r, &single(&world), json!({})).await.unwrap()["access_token"],
         "Atza|PLANTED-FIRST"
@@ -204,7 +208,13 @@ async fn a_refreshed_token_is_picked_up_after_the_cache_age() {
         "Atza|PLANTED-FIRST",
         "served from memory inside TOKEN_CACHE_SECONDS"
     );
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    clock.advance(Duration::from_secs(59));
+    assert_eq!(
+        handle_reader(&r, &single(&world), json!({})).await.unwrap()["access_token"],
+        "Atza|PLANTED-FIRST",
+        "59 s later, still from memory"
+    );
+    clock.advance(Duration::from_secs(1));
     assert_eq!(
         handle_reader(&r, &single(&world), json!({})).await.unwrap()["access_token"],
         "Atza|PLANTED-SECOND"

@@ -7,10 +7,13 @@ mod common;
 
 use common::{assert_no_leaks, cases, event, World, CLIENT_ID};
 use lwa_token_service::handler::handle_refresher;
+use lwa_token_service::ports::Clock;
 use lwa_token_service::refresh::Outcome;
+use lwa_token_service::testing::ManualClock;
 use lwa_token_service::token::StoredToken;
 use serde_json::{json, Value};
-use std::time::{Duration, Instant as StdInstant};
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::time::Instant;
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -95,9 +98,18 @@ async fn lwa_case(id: &str) {
         world.script(json!([s])).await;
     }
 
-    let started = StdInstant::now();
-    let result = invoke(&world, timeout, attempts, MARGIN, &event("scheduled.json")).await;
-    let elapsed = started.elapsed();
+    // The retry loop's waits on virtual time; each attempt's HTTP timeout is real.
+    let clock = Arc::new(ManualClock::starting_now());
+    let refresher = world.refresher_on(timeout, attempts, MARGIN, clock.clone());
+    let result = handle_refresher(
+        &refresher,
+        &world.profile(),
+        &event("scheduled.json"),
+        clock.instant() + Duration::from_secs(60),
+    )
+    .await
+    .map(|r| serde_json::to_value(r).unwrap())
+    .map_err(|e| (e.error_type().as_str().to_owned(), e.to_string()));
     let requests = world.lwa_requests().await;
     let after = world.parameter_value().await.unwrap();
 
@@ -105,7 +117,16 @@ async fn lwa_case(id: &str) {
         assert_eq!(requests.len() as u64, n, "{id}: token requests");
     }
     if let Some(s) = expect["returns_within_seconds"].as_u64() {
-        assert!(elapsed < Duration::from_secs(s), "{id}: took {elapsed:?}");
+        // Every attempt ended at its timeout (the message says so) and the
+        // waits between them were bounded: the worst case fits.
+        let (_, message) = result.as_ref().expect_err("a hang is an error");
+        assert!(
+            message.contains(&format!("no answer within {} ms", timeout.as_millis())),
+            "{id}: {message}"
+        );
+        let waited: Duration = clock.sleeps().iter().sum();
+        let worst = timeout * attempts + waited;
+        assert!(worst < Duration::from_secs(s), "{id}: up to {worst:?}");
     }
     match (expect["errorType"].as_str(), result) {
         (Some(error_type), Err((ty, message))) => {
@@ -526,17 +547,24 @@ async fn retry_after_is_honoured() {
         .script(json!([{"status": 429, "content_type": "application/json",
                         "body": "{\"error\":\"too_many_requests\"}", "headers": {"Retry-After": "1"}}]))
         .await;
-    let r = invoke(&world, DEFAULT_TIMEOUT, 3, MARGIN, &event("refresh.json"))
-        .await
-        .unwrap();
-    assert_eq!(r["outcome"], "refreshed");
-    let requests = world.lwa_requests().await;
-    assert_eq!(requests.len(), 2);
-    let gap =
-        requests[1]["received_at"].as_f64().unwrap() - requests[0]["received_at"].as_f64().unwrap();
-    assert!(
-        gap >= 0.95,
-        "the second request waited for Retry-After: {gap}"
+    let clock = Arc::new(ManualClock::starting_now());
+    let refresher = world.refresher_on(DEFAULT_TIMEOUT, 3, MARGIN, clock.clone());
+    let deadline = clock.instant() + Duration::from_secs(60);
+    let r = handle_refresher(
+        &refresher,
+        &world.profile(),
+        &event("refresh.json"),
+        deadline,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.outcome, Outcome::Refreshed);
+    assert_eq!(world.lwa_requests().await.len(), 2);
+    // Backoff after a first failure is at most 250 ms: the wait is LWA's.
+    assert_eq!(
+        clock.sleeps(),
+        [Duration::from_secs(1)],
+        "the second request waited exactly Retry-After"
     );
 }
 
@@ -550,19 +578,23 @@ async fn retry_after_beyond_the_deadline_gives_up_early() {
                         "headers": {"Retry-After": "120"}, "repeat": true}]),
         )
         .await;
-    let refresher = world.refresher(DEFAULT_TIMEOUT, 3, MARGIN);
-    let started = StdInstant::now();
+    let clock = Arc::new(ManualClock::starting_now());
+    let refresher = world.refresher_on(DEFAULT_TIMEOUT, 3, MARGIN, clock.clone());
     let err = handle_refresher(
         &refresher,
         &world.profile(),
         &event("refresh.json"),
-        Instant::now() + Duration::from_secs(10),
+        clock.instant() + Duration::from_secs(10),
     )
     .await
     .unwrap_err();
     assert_eq!(err.error_type(), "LwaUnavailable");
     assert!(err.to_string().contains("retry after 120 s"), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(
+        clock.sleeps().is_empty(),
+        "gave up at once: {:?}",
+        clock.sleeps()
+    );
     assert_eq!(world.lwa_requests().await.len(), 1);
 }
 

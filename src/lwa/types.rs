@@ -5,7 +5,8 @@ use crate::secret::{AccessToken, RefreshToken};
 use std::time::Duration;
 use time::OffsetDateTime;
 
-/// A successful answer of the token endpoint.
+/// A successful answer of the token endpoint (`Debug` shows no token).
+#[derive(Debug)]
 pub struct TokenResponse {
     /// `access_token` (`Atza|…`).
     pub access_token: AccessToken,

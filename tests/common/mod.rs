@@ -379,12 +379,30 @@ impl World {
         attempts: u32,
         margin: Duration,
     ) -> Refresher<SecretsManagerSource, LwaClient, SsmTokenStore> {
+        self.refresher_on(
+            timeout,
+            attempts,
+            margin,
+            lwa_token_service::ports::system_clock(),
+        )
+    }
+
+    /// [`World::refresher`] on `clock`: the retry loop's waits (backoff,
+    /// `Retry-After`) and deadlines are on it; HTTP timeouts stay real.
+    pub fn refresher_on(
+        &self,
+        timeout: Duration,
+        attempts: u32,
+        margin: Duration,
+        clock: lwa_token_service::ports::SharedClock,
+    ) -> Refresher<SecretsManagerSource, LwaClient, SsmTokenStore> {
         Refresher::new(
             SecretsManagerSource::new(self.sdk.clone()),
-            LwaClient::new(self.token_url(), timeout, attempts),
+            LwaClient::new(self.token_url(), timeout, attempts).with_clock(clock.clone()),
             SsmTokenStore::new(self.sdk.clone(), None),
             margin,
         )
+        .with_clock(clock)
     }
 }
 
