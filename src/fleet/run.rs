@@ -463,7 +463,11 @@ mod tests {
         assert!(failed.contains(&("broken", ErrorType::CredentialsInvalid)));
         assert!(failed.contains(&("s-1", ErrorType::LwaInvalidGrant)));
         assert!(failed.iter().any(|f| f.1 == ErrorType::StoreFailed));
-        assert!(w.token("s-1").is_none() && w.token("broken").is_none());
+        // No token for either; the revoked seller's parameter holds only the
+        // authorization_lost marker.
+        assert!(w.token("broken").is_none());
+        let revoked = w.token("s-1").expect("the marker");
+        assert!(!revoked.has_token() && revoked.authorization_lost.is_some());
         assert_eq!(s.min_ttl_seconds, Some(0));
         let e = s.error().unwrap();
         assert!(e.to_string().starts_with("3 of 5 profiles failed"), "{e}");

@@ -354,10 +354,7 @@ mod tests {
         fastrand::seed(7);
         match ask(&c, deadline).await.0 {
             Err(LwaError::Unavailable { attempts: 1, last }) => {
-                assert!(
-                    last.ends_with("stopped before the Lambda deadline"),
-                    "{last}"
-                );
+                assert!(last.ends_with(STOPPED_AT_DEADLINE), "{last}");
                 assert!(!last.contains("retry after"), "{last}");
             }
             other => panic!("{:?}", other.err()),

@@ -12,10 +12,14 @@ use tokio::time::Instant;
 
 /// Test-only [`Clock`] on virtual time. `now()` and `instant()` start at the
 /// given wall-clock time and at the moment of creation; they advance only
-/// through [`ManualClock::advance`] or a `sleep`. A `sleep(d)` wakes at
-/// once, with the clock moved to at least (time of the call + `d`): sleepers
-/// running side by side end at the latest wake-up, never at the sum.
-/// Every requested sleep is recorded ([`ManualClock::sleeps`]).
+/// through [`ManualClock::advance`] or a `sleep`. A `sleep(d)` ends without
+/// real waiting, with the clock moved to at least (time of the call + `d`),
+/// and sleepers end in the order of their wake-up times: a sleep whose
+/// wake-up is not the earliest pending one yields until the earlier ones
+/// have ended (or were dropped), so a timer racing a step that itself waits
+/// on the clock (pacing, backoff) fires only at its own time. Sleepers side
+/// by side end at the latest wake-up, never at the sum. Every requested
+/// sleep is recorded ([`ManualClock::sleeps`]).
 pub struct ManualClock {
     base_wall: OffsetDateTime,
     base_instant: Instant,
@@ -26,6 +30,9 @@ pub struct ManualClock {
 struct State {
     elapsed: Duration,
     sleeps: Vec<Duration>,
+    /// Pending sleeps: id -> wake-up (elapsed time).
+    pending: std::collections::BTreeMap<u64, Duration>,
+    next_id: u64,
 }
 
 impl ManualClock {
@@ -77,37 +84,61 @@ impl Clock for ManualClock {
     }
 
     fn sleep(&self, d: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
-        let wake = {
+        let (id, wake) = {
             let mut s = self.state();
             s.sleeps.push(d);
-            s.elapsed + d
+            let wake = s.elapsed + d;
+            let id = s.next_id;
+            s.next_id += 1;
+            s.pending.insert(id, wake);
+            (id, wake)
         };
         Box::pin(VirtualSleep {
             clock: self,
+            id,
             wake,
-            yielded: false,
+            earliest_polls: 0,
         })
     }
 }
 
-/// Yields once (so other tasks run), then moves the clock to `wake`.
+/// Polls in a row in which a sleep must be the earliest pending one before
+/// it ends: the tasks it let run meanwhile (one woken by a lock another
+/// sleeper released, say) get the chance to ask for their own, earlier,
+/// sleeps first.
+const EARLIEST_POLLS: u32 = 3;
+
+/// Yields (so other tasks run) until its wake-up is the earliest pending
+/// one, then moves the clock to `wake`.
 struct VirtualSleep<'a> {
     clock: &'a ManualClock,
+    id: u64,
     wake: Duration,
-    yielded: bool,
+    earliest_polls: u32,
 }
 
 impl Future for VirtualSleep<'_> {
     type Output = ();
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if !self.yielded {
-            self.yielded = true;
+        let earliest = {
+            let s = self.clock.state();
+            !s.pending.values().any(|&w| w < self.wake)
+        };
+        self.earliest_polls = if earliest { self.earliest_polls + 1 } else { 0 };
+        if self.earliest_polls <= EARLIEST_POLLS {
             cx.waker().wake_by_ref();
             return Poll::Pending;
         }
         let mut s = self.clock.state();
         s.elapsed = s.elapsed.max(self.wake);
+        s.pending.remove(&self.id);
         Poll::Ready(())
+    }
+}
+
+impl Drop for VirtualSleep<'_> {
+    fn drop(&mut self) {
+        self.clock.state().pending.remove(&self.id);
     }
 }
 
@@ -115,6 +146,31 @@ impl Future for VirtualSleep<'_> {
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[tokio::test]
+    async fn a_timer_fires_only_after_earlier_sleeps_of_other_tasks() {
+        // A step that waits 1 s on the clock, raced against a 10 s timer: the
+        // step ends first, at 1 s; the dropped timer moves nothing.
+        let c = ManualClock::new(datetime!(2026-11-30 12:00:00 UTC));
+        let step = async {
+            c.sleep(Duration::from_secs(1)).await;
+            "step"
+        };
+        let timer = async {
+            c.sleep(Duration::from_secs(10)).await;
+            "timer"
+        };
+        let winner = tokio::select! {
+            biased;
+            t = timer => t,
+            s = step => s,
+        };
+        assert_eq!(winner, "step");
+        assert_eq!(c.elapsed(), Duration::from_secs(1));
+        // Nothing pending is left behind by the dropped timer.
+        c.sleep(Duration::from_secs(2)).await;
+        assert_eq!(c.elapsed(), Duration::from_secs(3));
+    }
 
     #[tokio::test]
     async fn sleeps_move_virtual_time_only() {
