@@ -288,7 +288,7 @@ async fn a_slow_answer_is_abandoned_at_the_timeout() {
     world
         .script(json!([{"action": "normal", "delay_ms": 3000, "repeat": true}]))
         .await;
-    let clock = Arc::new(ManualClock::starting_now());
+    let clock = Arc::new(ManualClock::starting_now().with_wake_limit(Duration::from_secs(30)));
     let refresher = world.refresher_on(Duration::from_millis(500), 2, MARGIN, clock.clone());
     let deadline = clock.instant() + Duration::from_secs(60);
     let e = handle_refresher(&refresher, &world.profile(), &json!({}), deadline)
@@ -305,7 +305,7 @@ async fn a_slow_answer_is_abandoned_at_the_timeout() {
     let huge = World::new("pass-ra-huge").await;
     huge.create_secret(&huge.credentials_json()).await;
     huge.script(json!([{"status": 429, "body": "x", "headers": {"Retry-After": "99999999999999999999"}, "repeat": true}])).await;
-    let clock = Arc::new(ManualClock::starting_now());
+    let clock = Arc::new(ManualClock::starting_now().with_wake_limit(Duration::from_secs(30)));
     let refresher = huge.refresher_on(TIMEOUT, 3, MARGIN, clock.clone());
     let deadline = clock.instant() + Duration::from_secs(60);
     let e = handle_refresher(&refresher, &huge.profile(), &json!({}), deadline)
@@ -326,7 +326,7 @@ async fn retry_after_as_an_http_date_is_honoured() {
     world.create_secret(&world.credentials_json()).await;
     // Virtual time: the date is exactly 3 s after the clock's now, and the
     // clock does not move while the answer travels.
-    let clock = Arc::new(ManualClock::starting_now());
+    let clock = Arc::new(ManualClock::starting_now().with_wake_limit(Duration::from_secs(30)));
     let fmt = time::format_description::parse_borrowed::<2>(
         "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT",
     )

@@ -191,7 +191,7 @@ async fn invalid_direct_events() {
 async fn a_refreshed_token_is_picked_up_after_the_cache_age() {
     let world = World::new("reader-cache").await;
     world.seed_token("Atza|PLANTED-FIRST", 3000).await;
-    let clock = Arc::new(ManualClock::starting_now());
+    let clock = Arc::new(ManualClock::starting_now().with_wake_limit(Duration::from_secs(30)));
     let r = Reader::new(
         SsmTokenStore::new(world.sdk.clone(), None),
         Duration::from_secs(60),

@@ -99,7 +99,7 @@ async fn lwa_case(id: &str) {
     }
 
     // The retry loop's waits on virtual time; each attempt's HTTP timeout is real.
-    let clock = Arc::new(ManualClock::starting_now());
+    let clock = Arc::new(ManualClock::starting_now().with_wake_limit(Duration::from_secs(30)));
     let refresher = world.refresher_on(timeout, attempts, MARGIN, clock.clone());
     let result = handle_refresher(
         &refresher,
@@ -547,7 +547,7 @@ async fn retry_after_is_honoured() {
         .script(json!([{"status": 429, "content_type": "application/json",
                         "body": "{\"error\":\"too_many_requests\"}", "headers": {"Retry-After": "1"}}]))
         .await;
-    let clock = Arc::new(ManualClock::starting_now());
+    let clock = Arc::new(ManualClock::starting_now().with_wake_limit(Duration::from_secs(30)));
     let refresher = world.refresher_on(DEFAULT_TIMEOUT, 3, MARGIN, clock.clone());
     let deadline = clock.instant() + Duration::from_secs(60);
     let r = handle_refresher(
@@ -578,13 +578,13 @@ async fn retry_after_beyond_the_deadline_gives_up_early() {
                         "headers": {"Retry-After": "120"}, "repeat": true}]),
         )
         .await;
-    let clock = Arc::new(ManualClock::starting_now());
+    let clock = Arc::new(ManualClock::starting_now().with_wake_limit(Duration::from_secs(30)));
     let refresher = world.refresher_on(DEFAULT_TIMEOUT, 3, MARGIN, clock.clone());
     let err = handle_refresher(
         &refresher,
         &world.profile(),
         &event("refresh.json"),
-        clock.instant() + Duration::from_secs(10),
+        clock.instant() + Duration::from_secs(60),
     )
     .await
     .unwrap_err();

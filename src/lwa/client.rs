@@ -236,6 +236,13 @@ pub(super) fn describe_transport_error(e: &reqwest::Error, budget: Duration) -> 
         detail.push_str(&s.to_string());
         source = s.source();
     }
+    // The URL is configuration: its origin says where the request went; its
+    // path is left out, so a path that happens to share a piece with a sent
+    // value does not get the whole text withheld.
+    if let Some(url) = e.url() {
+        let origin = url.origin().ascii_serialization();
+        detail = detail.replace(url.as_str(), &format!("{origin} (LWA_TOKEN_URL)"));
+    }
     format!("{kind} ({detail})")
 }
 
