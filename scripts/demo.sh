@@ -395,8 +395,12 @@ heading "7. Fleet mode: every secret under a prefix is a profile (sellers + a gr
     die "could not register the fleet's client with the LWA stand-in"
 "${HELPER[@]}" create-fleet-secrets 2>"$CAP/create-fleet-secrets.err" | indent ||
     { log_tail "$CAP/create-fleet-secrets.err"; die "could not create the fleet's secrets in moto"; }
-functions_env "$RUN/functions-fleet.env" LWA_SECRET_PREFIX=spapi/lwa/sellers/ \
-    TOKEN_PARAMETER_PREFIX=/spapi/lwa/sellers/ LWA_APP_SECRET_ID=spapi/lwa/app \
+# The fleet's names (the stories after this one use them too).
+FLEET_SECRET_PREFIX="spapi/lwa/sellers/"
+FLEET_PARAMETER_PREFIX="/spapi/lwa/sellers/"
+FLEET_APP_SECRET="spapi/lwa/app"
+functions_env "$RUN/functions-fleet.env" "LWA_SECRET_PREFIX=$FLEET_SECRET_PREFIX" \
+    "TOKEN_PARAMETER_PREFIX=$FLEET_PARAMETER_PREFIX" "LWA_APP_SECRET_ID=$FLEET_APP_SECRET" \
     "LWA_TOKEN_URL=http://127.0.0.1:$LWA_PORT/ns/fleet/auth/o2/token"
 note "a second cargo lambda watch runs both functions in fleet mode (.run/functions-fleet.env)"
 start_watch watch-fleet "$RUN/functions-fleet.env" 9001
