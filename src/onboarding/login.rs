@@ -100,7 +100,18 @@ impl<P: ProfileStore, X: CodeExchange, S: TokenRead + TokenWrite> Onboarding<P, 
             now,
         );
         {
+            // Parameters this step sets are set once: any the callback URI
+            // already carries are dropped, so Amazon cannot read a second,
+            // planted `redirect_uri`, `state` or `version`.
+            const OURS: [&str; 4] = ["redirect_uri", "amazon_state", "state", "version"];
+            let kept: Vec<(String, String)> = target
+                .query_pairs()
+                .filter(|(k, _)| !OURS.contains(&k.as_ref()))
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            target.set_query(None);
             let mut q = target.query_pairs_mut();
+            q.extend_pairs(kept);
             q.append_pair("redirect_uri", &self.settings.redirect_uri);
             q.append_pair("amazon_state", amazon_state.expose_secret());
             q.append_pair("state", state.expose_secret());

@@ -624,6 +624,40 @@ fn login_query(callback: &str, seller: &str) -> String {
 }
 
 #[tokio::test]
+async fn login_sets_its_parameters_once_whatever_the_callback_uri_carries() {
+    let a = app();
+    a.profiles.map.borrow_mut().insert(
+        "acme-de".into(),
+        (
+            "{}".into(),
+            Some(ProfileTags {
+                selling_partner_id: "A1".into(),
+                region: Region::Eu,
+            }),
+        ),
+    );
+    let cb = "https://sellercentral-europe.amazon.com/apps/authorize/confirm/x?keep=1\
+              &redirect_uri=https%3A%2F%2Fevil.example%2Fcallback&state=EVIL&amazon_state=EVIL&version=beta";
+    let o = get(&a, "/login", &login_query(cb, "A1"), None, NOW).await;
+    assert_eq!(o.response.status, 302, "{:?}", o.detail);
+    let location = Url::parse(o.response.header("location").unwrap()).unwrap();
+    let pairs: Vec<(String, String)> = location.query_pairs().into_owned().collect();
+    let all = |k: &str| -> Vec<&str> {
+        pairs
+            .iter()
+            .filter(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    };
+    assert_eq!(all("redirect_uri"), [REDIRECT]);
+    assert_eq!(all("amazon_state"), ["amz-STATE-1"]);
+    assert_eq!(all("state").len(), 1);
+    assert_ne!(all("state"), ["EVIL"]);
+    assert!(all("version").is_empty(), "not a draft app: {pairs:?}");
+    assert_eq!(all("keep"), ["1"], "Amazon's own parameters are kept");
+}
+
+#[tokio::test]
 async fn login_for_a_known_seller_redirects_back_to_amazon() {
     let a = app();
     a.profiles.map.borrow_mut().insert(
