@@ -62,6 +62,18 @@ pub enum RotatorError {
         /// The `AWSPENDING` version.
         version_id: String,
     },
+    /// A newer client secret waits as `AWSPENDING`: an older new-secret
+    /// notification is retried, never installed over it nor dropped.
+    #[error(
+        "a newer client secret waits as AWSPENDING in secret `{secret_id}` (version {version_id}) until LWA \
+         accepts it; this older new-secret notification is retried, not installed over it. Nothing was written"
+    )]
+    NewerSecretPending {
+        /// The app's secret.
+        secret_id: String,
+        /// The `AWSPENDING` version.
+        version_id: String,
+    },
     /// The secret's contents are unusable.
     #[error("{0} Nothing was written.")]
     CredentialsInvalid(CredentialsError),
@@ -93,6 +105,7 @@ impl RotatorError {
             }
             .error_type(),
             RotatorError::NewSecretNotAccepted { .. } => ErrorType::LwaInvalidClient,
+            RotatorError::NewerSecretPending { .. } => ErrorType::LwaInvalidClient,
             RotatorError::CredentialsInvalid(_) => ErrorType::CredentialsInvalid,
             RotatorError::CredentialsUnavailable { .. } => ErrorType::CredentialsUnavailable,
             RotatorError::InvalidEvent(_) => ErrorType::InvalidEvent,

@@ -32,6 +32,10 @@ impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E
                 Ok(NotificationOutcome::Ignored("another client ID".into()))
             }
             NewSecretDecision::Stale => Ok(NotificationOutcome::Stale),
+            NewSecretDecision::WaitForPending => Err(RotatorError::NewerSecretPending {
+                secret_id: self.settings.secret_id.clone(),
+                version_id: pending.map(|p| p.version_id).unwrap_or_default(),
+            }),
             NewSecretDecision::AlreadyCurrent => {
                 if let Some(p) = pending.filter(|p| p.client_secret == current.client_secret) {
                     self.clear_pending(&p.version_id).await;

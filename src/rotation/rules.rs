@@ -82,9 +82,14 @@ pub enum NewSecretDecision {
     /// The secret is already the current one (a duplicate delivery): nothing
     /// to write; a leftover `AWSPENDING` holding it is cleaned up.
     AlreadyCurrent,
-    /// Older than the recorded expiry (or than a waiting newer secret): an
-    /// old notification delivered late, never installed.
+    /// Older than the recorded expiry: an old notification delivered late,
+    /// never installed.
     Stale,
+    /// Older than a newer secret that waits as `AWSPENDING` (not yet accepted
+    /// by LWA): never replaces it, and is not dropped either: retried until
+    /// the waiting one is promoted (then it is stale) or never is (then it
+    /// reaches the dead-letter queue instead of being lost).
+    WaitForPending,
     /// The same secret already waits as `AWSPENDING`: verify and promote it.
     ResumePending,
     /// Save as `AWSPENDING`, verify, promote.
@@ -113,7 +118,7 @@ pub fn decide_new_secret(
     match pending.filter(|p| p.client_id == current.client_id) {
         Some(p) if p.client_secret == n.client_secret => NewSecretDecision::ResumePending,
         Some(p) if p.expires_at.is_some_and(|waiting| n.expires_at < waiting) => {
-            NewSecretDecision::Stale
+            NewSecretDecision::WaitForPending
         }
         _ => NewSecretDecision::Install,
     }
@@ -222,7 +227,7 @@ mod tests {
                 Some(&pending),
                 &note("me", "mid", datetime!(2026-09-01 0:00 UTC))
             ),
-            NewSecretDecision::Stale
+            NewSecretDecision::WaitForPending
         );
         assert_eq!(
             decide_new_secret(

@@ -363,6 +363,35 @@ async fn a_late_older_notification_never_replaces_a_newer_secret() {
 }
 
 #[tokio::test]
+async fn an_older_notification_waits_for_a_newer_pending_secret_and_is_not_lost() {
+    // A newer secret waits as AWSPENDING (LWA does not accept it yet).
+    let w = world();
+    w.lwa.accepted.lock().unwrap().remove(NEW);
+    let newer = new_secret_body(ME, NEW, "2026-10-28T10:00:00Z", "n-1");
+    run(&w, batch(&[&newer]), NOW).await.unwrap();
+    journal(&w);
+    // An older one arrives: nothing written, and it is retried, not dropped.
+    let older = new_secret_body(
+        ME,
+        "amzn1.oa2-cs.v1.PLANTED-OLDER",
+        "2026-06-01T00:00:00Z",
+        "n-0",
+    );
+    let out = run(&w, batch(&[&older]), NOW).await.unwrap();
+    assert_eq!(failures(&out), ["m0"]);
+    assert!(effects(&w).is_empty(), "{:?}", effects(&w));
+    assert_eq!(w.sm.current()["client_secret"], OLD);
+    // Once the newer one is promoted, the older is stale and acknowledged.
+    w.lwa.accepted.lock().unwrap().insert(NEW.into());
+    run(&w, batch(&[&newer]), NOW).await.unwrap();
+    journal(&w);
+    let out = run(&w, batch(&[&older]), NOW).await.unwrap();
+    assert!(failures(&out).is_empty());
+    assert!(effects(&w).is_empty());
+    assert_eq!(w.sm.current()["client_secret"], NEW);
+}
+
+#[tokio::test]
 async fn a_failed_save_writes_nothing_and_is_retried() {
     let w = world();
     *w.sm.fail_put.lock().unwrap() = Some(Stage::Pending);
