@@ -7,44 +7,46 @@
 //! `expose_secret()`, whose call sites are few and deliberate: building the
 //! LWA request body, writing the stored token, and the reader's token response.
 
-use secrecy::{ExposeSecret, SecretString};
-use std::fmt;
 
 macro_rules! secret_newtype {
-    ($(#[$doc:meta])* $name:ident) => {
+    (no_eq $(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Clone)]
-        pub struct $name(SecretString);
+        pub struct $name(::secrecy::SecretString);
 
         impl $name {
             /// Wraps a value; the caller hands over ownership of the only copy.
             pub fn new(value: impl Into<String>) -> Self {
-                Self(SecretString::from(value.into()))
+                Self(::secrecy::SecretString::from(value.into()))
             }
 
             /// The raw value. Call only where the value must leave the process
-            /// (the LWA request, the SSM write, the reader's response).
+            /// (the LWA request, the SSM write, the reader's response, a
+            /// `Location` header or cookie) or be verified.
             pub fn expose_secret(&self) -> &str {
-                self.0.expose_secret()
+                ::secrecy::ExposeSecret::expose_secret(&self.0)
             }
 
             /// `true` when the value is the empty string.
             pub fn is_empty(&self) -> bool {
-                self.0.expose_secret().is_empty()
+                ::secrecy::ExposeSecret::expose_secret(&self.0).is_empty()
             }
         }
 
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 write!(f, concat!(stringify!($name), "([redacted])"))
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str("[redacted]")
             }
         }
+    };
+    ($(#[$doc:meta])* $name:ident) => {
+        secret_newtype!(no_eq $(#[$doc])* $name);
 
         impl PartialEq for $name {
             fn eq(&self, other: &Self) -> bool {
@@ -53,6 +55,11 @@ macro_rules! secret_newtype {
         }
     };
 }
+
+/// For the other secret newtypes of the crate (onboarding's links, `state`,
+/// codes, cookie and signing key): `secret_newtype!(no_eq …)` leaves out
+/// `PartialEq`, so such values are compared only in constant time.
+pub(crate) use secret_newtype;
 
 secret_newtype!(
     /// An LWA client secret (`amzn1.oa2-cs.v1.…`). Client secrets expire every

@@ -3,65 +3,37 @@
 //! browser-binding cookie. Like [`crate::secret`]: `Debug` and `Display`
 //! print `[redacted]`; the value is reached only through `expose_secret()`.
 
-use secrecy::{ExposeSecret, SecretString};
-use std::fmt;
+use crate::secret::secret_newtype;
 
-macro_rules! onboarding_secret {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        #[derive(Clone)]
-        pub struct $name(SecretString);
-
-        impl $name {
-            /// Wraps a value.
-            pub fn new(value: impl Into<String>) -> Self {
-                Self(SecretString::from(value.into()))
-            }
-
-            /// The raw value: only where it must leave the process (a
-            /// `Location` header, a cookie, the LWA request) or be verified.
-            pub fn expose_secret(&self) -> &str {
-                self.0.expose_secret()
-            }
-        }
-
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, concat!(stringify!($name), "([redacted])"))
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("[redacted]")
-            }
-        }
-    };
-}
-
-onboarding_secret!(
+secret_newtype!(
+    no_eq
     /// The HMAC-SHA256 key for links and `state` (`ONBOARDING_SIGNING_SECRET_ID`),
     /// at least 32 characters.
     SigningKey
 );
-onboarding_secret!(
+secret_newtype!(
+    no_eq
     /// A signed link (`/authorize?ticket=…`): whoever holds it may connect
     /// a seller account to its profile until it expires or is used.
     Ticket
 );
-onboarding_secret!(
+secret_newtype!(
+    no_eq
     /// The OAuth `state` sent to Amazon and checked on `/callback`.
     OAuthState
 );
-onboarding_secret!(
+secret_newtype!(
+    no_eq
     /// Amazon's `spapi_oauth_code` (single use, lives 5 minutes).
     AuthCode
 );
-onboarding_secret!(
+secret_newtype!(
+    no_eq
     /// The random value of the browser-binding cookie.
     BrowserCookie
 );
-onboarding_secret!(
+secret_newtype!(
+    no_eq
     /// Amazon's opaque `amazon_state` of the Login-URI step.
     AmazonState
 );
