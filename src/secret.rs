@@ -7,7 +7,6 @@
 //! `expose_secret()`, whose call sites are few and deliberate: building the
 //! LWA request body, writing the stored token, and the reader's token response.
 
-
 macro_rules! secret_newtype {
     (no_eq $(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
