@@ -1,5 +1,6 @@
 //! The credentials secret: its JSON schema, the key-name aliases that existing
-//! secrets use, validation, and the refresh-token rotation write-back.
+//! secrets use, and validation (the refresh-token write-back is
+//! [`crate::rotated_refresh_token`]).
 //!
 //! Shape (a Secrets Manager `SecretString`, JSON object):
 //!
@@ -14,6 +15,7 @@
 //!
 //! Every error names the secret and the field, and never contains a value.
 
+pub use crate::rotated_refresh_token::RefreshTokenOrigin;
 use crate::secret::{ClientSecret, RefreshToken};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
@@ -64,47 +66,6 @@ impl Grant {
             Grant::ClientCredentials { .. } => "client_credentials",
         }
     }
-}
-
-/// Where a refresh token came from, so a rotated one can be written back
-/// under the same key, with every other field kept.
-#[derive(Clone)]
-pub struct RefreshTokenOrigin {
-    /// Secret name or ARN the token was read from.
-    pub secret_id: String,
-    /// The keys the token was stored under (`refresh_token`,
-    /// `SP_API_REFRESH_TOKEN`, …; more than one when aliases repeat it).
-    pub keys: Vec<String>,
-    document: SecretString,
-}
-
-impl RefreshTokenOrigin {
-    /// The secret's JSON with the refresh token replaced by `new` under every
-    /// key that held it; every other field kept byte for byte (numbers too).
-    pub fn rotated_document(&self, new: &RefreshToken) -> SecretString {
-        rotated(self.document.expose_secret(), &self.keys, new)
-    }
-
-    /// The refresh token as read (under the first of [`Self::keys`]).
-    pub fn sent_refresh_token(&self) -> Option<String> {
-        let text = strip_bom(self.document.expose_secret());
-        let map: serde_json::Map<String, Value> = serde_json::from_str(text).ok()?;
-        map.get(self.keys.first()?)?.as_str().map(str::to_owned)
-    }
-}
-
-/// `document` with `new` under every key of `keys`; every other field kept
-/// byte for byte (numbers too).
-pub(crate) fn rotated(document: &str, keys: &[String], new: &RefreshToken) -> SecretString {
-    use serde_json::value::RawValue;
-    let text = strip_bom(document);
-    let mut map: std::collections::BTreeMap<String, Box<RawValue>> =
-        serde_json::from_str(text).unwrap_or_default();
-    let value = serde_json::value::to_raw_value(new.expose_secret()).expect("a string serializes");
-    for key in keys {
-        map.insert(key.clone(), value.clone());
-    }
-    SecretString::from(serde_json::to_string(&map).expect("raw values serialize"))
 }
 
 /// The text without surrounding whitespace and a leading byte-order mark

@@ -29,6 +29,7 @@ pub mod profile;
 pub mod quote_check;
 pub mod reader;
 pub mod refresh;
+pub mod refresh_report;
 pub mod rotated_refresh_token;
 pub mod runtime;
 pub mod secret;

@@ -22,67 +22,12 @@ use crate::ports::{
     TokenWrite,
 };
 use crate::profile::Profile;
-use crate::token::{rfc3339, StoredToken};
-use serde::Serialize;
+use crate::refresh_report::report;
+pub use crate::refresh_report::{Outcome, Reason, RefreshReport, RefreshRun};
+use crate::token::StoredToken;
 // Latencies are log figures, measured in real time; decisions use the clock.
 use std::time::{Duration, Instant as StdInstant};
-use time::OffsetDateTime;
 use tokio::time::Instant;
-
-/// `refreshed` or `skipped`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    /// A new token was requested and stored.
-    Refreshed,
-    /// The stored token has more than the margin to live.
-    Skipped,
-}
-
-/// The success response of `token-refresher` (never a token or secret).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RefreshReport {
-    /// `refreshed` or `skipped`.
-    pub outcome: Outcome,
-    /// The parameter name.
-    pub parameter: String,
-    /// UTC, RFC 3339, whole seconds.
-    pub expires_at: String,
-    /// Whole seconds the stored token has left.
-    pub expires_in: i64,
-    /// First 8 hex digits of SHA-256 of the access token.
-    pub token_fingerprint: String,
-}
-
-/// Why a refresh was needed, for the log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reason {
-    /// `force: true`.
-    Forced,
-    /// No parameter yet.
-    Missing,
-    /// The parameter could not be read or parsed (the text says why).
-    Unreadable(String),
-    /// The stored token has this many seconds or less to live.
-    Due(i64),
-    /// The stored token records a lost authorization: checked every run.
-    AuthorizationLost,
-}
-
-/// What one refresh came to, with its counters (also on failure, for the
-/// invocation's log line).
-#[derive(Debug)]
-pub struct RefreshRun {
-    /// The report, or the contract's error.
-    pub result: Result<RefreshReport, ServiceError>,
-    /// Token requests, LWA and AWS latency.
-    pub stats: ExchangeStats,
-    /// Why a new token was asked for; `None` when the stored one was fresh
-    /// enough.
-    pub reason: Option<Reason>,
-    /// What the run had to do with a lost authorization.
-    pub loss: Loss,
-}
 
 /// A rotated refresh token that could not be saved.
 struct NotPersisted {
@@ -394,21 +339,6 @@ where
     }
 }
 
-fn report(
-    outcome: Outcome,
-    profile: &Profile,
-    token: &StoredToken,
-    now: OffsetDateTime,
-) -> RefreshReport {
-    RefreshReport {
-        outcome,
-        parameter: profile.parameter_name.clone(),
-        expires_at: rfc3339(token.expires_at),
-        expires_in: token.seconds_left(now).max(0),
-        token_fingerprint: token.access_token.fingerprint(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -419,6 +349,7 @@ mod tests {
     };
     use std::sync::Arc;
     use time::macros::datetime;
+    use time::OffsetDateTime;
 
     const T0: OffsetDateTime = datetime!(2026-11-30 12:00:00 UTC);
     const SECRET: &str = "spapi/lwa";
