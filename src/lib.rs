@@ -22,6 +22,7 @@ pub mod credentials;
 pub mod error;
 pub mod fleet;
 pub mod handler;
+pub mod https;
 pub mod lwa;
 pub mod onboarding;
 pub mod ports;

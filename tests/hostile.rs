@@ -22,7 +22,7 @@ async fn handle_reader(
 ) -> Result<Value, lwa_token_service::error::ServiceError> {
     lwa_token_service::handler::handle_reader(&r.reader, &r.target, event).await
 }
-use lwa_token_service::lwa::retry::backoff_ceiling;
+use lwa_token_service::https::backoff_ceiling;
 use lwa_token_service::ports::Clock;
 use lwa_token_service::testing::ManualClock;
 use serde_json::{json, Value};

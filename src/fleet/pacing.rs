@@ -183,7 +183,7 @@ mod tests {
             let n = n as u32 + 1;
             assert!(*s >= THROTTLE_STEP * n, "{sleeps:?}");
             assert!(
-                *s <= THROTTLE_STEP * n + crate::lwa::retry::backoff_ceiling(n),
+                *s <= THROTTLE_STEP * n + crate::https::backoff_ceiling(n),
                 "{sleeps:?}"
             );
         }

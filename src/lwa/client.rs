@@ -3,15 +3,16 @@
 //!
 //! Retry policy: 5xx, 429, timeouts, connection errors and non-JSON error
 //! bodies are retried up to `max_attempts` with exponential backoff and full
-//! jitter ([`super::retry::backoff`]), waiting at least as long as a
+//! jitter ([`crate::https::backoff`]), waiting at least as long as a
 //! `Retry-After` header asks, and never past the deadline the caller gives.
 //! LWA's own rejections (`invalid_grant`, `invalid_client`, …) are not
 //! retried here.
 
 use super::response::{classify, content_type, Attempt};
-use super::retry::backoff;
 use super::types::{ExchangeStats, LwaError, TokenResponse};
 use crate::credentials::{Credentials, Grant};
+use crate::https::{build_client, send, Retries, RetryPolicy, Sent, Stopped, MAX_BODY};
+pub use crate::https::{MIN_ATTEMPT, USER_AGENT};
 use crate::ports::{system_clock, SharedClock, TokenEndpoint};
 use crate::quote_check::scrub;
 use reqwest::header::ACCEPT;
@@ -20,24 +21,10 @@ use std::sync::OnceLock;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// `User-Agent` of every token request, in the form the SP-API docs ask for
-/// (`AppName/Version (Language=…)`).
-pub const USER_AGENT: &str = concat!(
-    "spapi-lwa-token-service/",
-    env!("CARGO_PKG_VERSION"),
-    " (Language=Rust)"
-);
-
 /// Why the retries ended early, and what to raise.
 const STOPPED_AT_DEADLINE: &str =
     "no time for another attempt before the Lambda deadline (raise the \
      function's timeout, template parameter RefresherTimeoutSeconds, for more attempts)";
-
-/// An attempt with less time than this before the deadline is not started.
-pub const MIN_ATTEMPT: Duration = Duration::from_millis(250);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-/// The most of an answer's body that is read.
-const MAX_BODY: usize = 64 * 1024;
 
 /// The reqwest-based client. The HTTP client (TLS roots and all) is built on
 /// first use, not at cold start.
@@ -70,22 +57,7 @@ impl LwaClient {
     }
 
     pub(super) fn http(&self) -> &reqwest::Client {
-        self.http.get_or_init(|| {
-            let mut builder = reqwest::Client::builder();
-            if let Some(certs) = crate::tls::ca_bundle()
-                .and_then(|pem| reqwest::Certificate::from_pem_bundle(pem).ok())
-                .filter(|c| !c.is_empty())
-            {
-                builder = builder.tls_certs_only(certs);
-            }
-            builder
-                .redirect(reqwest::redirect::Policy::none())
-                .connect_timeout(CONNECT_TIMEOUT.min(self.timeout))
-                .timeout(self.timeout)
-                .user_agent(USER_AGENT)
-                .build()
-                .expect("a rustls client with default settings builds")
-        })
+        self.http.get_or_init(|| build_client(self.timeout))
     }
 
     async fn attempt(
@@ -112,55 +84,49 @@ impl LwaClient {
         // decisions; a virtual one does not move while a request travels).
         let started = std::time::Instant::now();
         stats.requests += 1;
-        let sent = async {
-            let response = self
-                .http()
-                .post(self.url.clone())
-                .header(ACCEPT, "application/json")
-                .form(&form)
-                .send()
-                .await?;
-            let status = response.status().as_u16();
-            let headers = response.headers().clone();
-            // LWA's answers are a few hundred bytes; never buffer more than
-            // MAX_BODY of whatever else answers.
-            let mut response = response;
-            let mut body = Vec::new();
-            let mut truncated = false;
-            while let Some(chunk) = response.chunk().await? {
-                if body.len() + chunk.len() > MAX_BODY {
-                    truncated = true;
-                    break;
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok::<_, reqwest::Error>((status, headers, body, truncated))
-        };
-        let outcome = tokio::time::timeout(budget, sent).await;
+        let request = self
+            .http()
+            .post(self.url.clone())
+            .header(ACCEPT, "application/json")
+            .form(&form);
+        let sent = send(request, budget).await;
         stats.latency += started.elapsed();
-        match outcome {
-            Err(_) => Attempt::Retry {
+        self.settle(sent, budget, requested_at, &known)
+    }
+
+    /// One request's outcome as an [`Attempt`]: the answer classified, or a
+    /// reason to retry (scrubbed of the `known` values sent).
+    pub(super) fn settle(
+        &self,
+        sent: Sent,
+        budget: Duration,
+        requested_at: time::OffsetDateTime,
+        known: &[&str],
+    ) -> Attempt {
+        match sent {
+            Sent::TimedOut => Attempt::Retry {
                 why: format!("no answer within {} ms", budget.as_millis()),
                 retry_after: None,
             },
-            Ok(Err(e)) => Attempt::Retry {
-                why: scrub(&describe_transport_error(&e, budget), &known),
+            Sent::Failed(e) => Attempt::Retry {
+                why: scrub(&describe_transport_error(&e, budget), known),
                 retry_after: None,
             },
-            Ok(Ok((status, headers, _, true))) => Attempt::Retry {
+            Sent::Answered(a) if a.truncated => Attempt::Retry {
                 why: format!(
-                    "HTTP {status} with a {} body over {MAX_BODY} bytes",
-                    content_type(&headers)
+                    "HTTP {} with a {} body over {MAX_BODY} bytes",
+                    a.status,
+                    content_type(&a.headers)
                 ),
                 retry_after: None,
             },
-            Ok(Ok((status, headers, body, false))) => classify(
-                status,
-                &headers,
-                &body,
+            Sent::Answered(a) => classify(
+                a.status,
+                &a.headers,
+                &a.body,
                 requested_at,
                 self.clock.now(),
-                &known,
+                known,
             ),
         }
     }
@@ -173,49 +139,28 @@ impl TokenEndpoint for LwaClient {
         deadline: Instant,
         stats: &mut ExchangeStats,
     ) -> Result<TokenResponse, LwaError> {
-        let mut last = String::new();
-        let mut attempts = 0;
-        for attempt in 1..=self.max_attempts {
-            let remaining = deadline.saturating_duration_since(self.clock.instant());
-            if remaining < MIN_ATTEMPT {
-                if attempt == 1 {
-                    return Err(LwaError::NotStarted {
-                        reason: "the deadline left no time for a request; stopped before the Lambda deadline"
-                            .into(),
-                    });
-                }
-                last = format!("{last}; {STOPPED_AT_DEADLINE}");
-                break;
-            }
-            attempts = attempt;
-            match self
-                .attempt(credentials, self.timeout.min(remaining), stats)
-                .await
-            {
+        let policy = RetryPolicy {
+            max_attempts: self.max_attempts,
+            timeout: self.timeout,
+            peer: "LWA",
+            call: "LWA token request",
+            stopped_at_deadline: STOPPED_AT_DEADLINE,
+        };
+        let mut retries = Retries::new(&self.clock, deadline, &policy);
+        while let Some(budget) = retries.next_attempt() {
+            match self.attempt(credentials, budget, stats).await {
                 Attempt::Done(result) => return result,
-                Attempt::Retry { why, retry_after } => {
-                    last = why;
-                    if attempt == self.max_attempts {
-                        break;
-                    }
-                    let delay = backoff(attempt).max(retry_after.unwrap_or_default());
-                    let left = deadline.saturating_duration_since(self.clock.instant());
-                    if delay + MIN_ATTEMPT > left {
-                        last = match retry_after {
-                            Some(ra) if ra + MIN_ATTEMPT > left => format!(
-                                "{last}; LWA asked to retry after {} s, later than the Lambda deadline allows",
-                                ra.as_secs()
-                            ),
-                            _ => format!("{last}; {STOPPED_AT_DEADLINE}"),
-                        };
-                        break;
-                    }
-                    tracing::warn!(attempt, reason = %last, delay_ms = delay.as_millis() as u64, "LWA token request failed, retrying");
-                    self.clock.sleep(delay).await;
-                }
+                Attempt::Retry { why, retry_after } => retries.failed(why, retry_after).await,
             }
         }
-        Err(LwaError::Unavailable { attempts, last })
+        match retries.finish() {
+            Stopped::NotStarted => Err(LwaError::NotStarted {
+                reason:
+                    "the deadline left no time for a request; stopped before the Lambda deadline"
+                        .into(),
+            }),
+            Stopped::GaveUp { attempts, last } => Err(LwaError::Unavailable { attempts, last }),
+        }
     }
 }
 
@@ -304,10 +249,7 @@ mod tests {
         assert_eq!((stats.requests, server.requests()), (2, 2));
         let sleeps = clock.sleeps();
         assert_eq!(sleeps.len(), 1);
-        assert!(
-            sleeps[0] <= crate::lwa::retry::backoff_ceiling(1),
-            "{sleeps:?}"
-        );
+        assert!(sleeps[0] <= crate::https::backoff_ceiling(1), "{sleeps:?}");
         // The form carries the grant and the client.
         let body = server.bodies().remove(0);
         assert!(

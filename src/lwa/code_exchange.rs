@@ -9,17 +9,15 @@
 //! second try could only fail (`invalid_grant`) while the first may have
 //! succeeded. A retryable failure is `Unavailable` with one attempt.
 
-use super::client::{describe_transport_error, LwaClient, MIN_ATTEMPT};
-use super::response::{classify, Attempt};
+use super::client::{LwaClient, MIN_ATTEMPT};
+use super::response::Attempt;
 use super::types::LwaError;
+use crate::https::send;
 use crate::onboarding::secrets::AuthCode;
 use crate::ports::code_exchange::CodeGrant;
-use crate::secret::{redact, ClientSecret};
+use crate::secret::ClientSecret;
 use reqwest::header::ACCEPT;
 use tokio::time::Instant;
-
-/// The most of an answer's body that is read.
-const MAX_BODY: usize = 64 * 1024;
 
 impl LwaClient {
     /// Exchanges `code` for a refresh token and a first access token,
@@ -49,43 +47,12 @@ impl LwaClient {
         ];
         let known = [code.expose_secret(), client_secret.expose_secret()];
         let requested_at = self.clock.now();
-        let sent = async {
-            let mut response = self
-                .http()
-                .post(self.url.clone())
-                .header(ACCEPT, "application/json")
-                .form(&form)
-                .send()
-                .await?;
-            let status = response.status().as_u16();
-            let headers = response.headers().clone();
-            let mut body = Vec::new();
-            while let Some(chunk) = response.chunk().await? {
-                if body.len() + chunk.len() > MAX_BODY {
-                    break;
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok::<_, reqwest::Error>((status, headers, body))
-        };
-        let attempt = match tokio::time::timeout(budget, sent).await {
-            Err(_) => Attempt::Retry {
-                why: format!("no answer within {} ms", budget.as_millis()),
-                retry_after: None,
-            },
-            Ok(Err(e)) => Attempt::Retry {
-                why: redact(&describe_transport_error(&e, budget), &known),
-                retry_after: None,
-            },
-            Ok(Ok((status, headers, body))) => classify(
-                status,
-                &headers,
-                &body,
-                requested_at,
-                self.clock.now(),
-                &known,
-            ),
-        };
+        let request = self
+            .http()
+            .post(self.url.clone())
+            .header(ACCEPT, "application/json")
+            .form(&form);
+        let attempt = self.settle(send(request, budget).await, budget, requested_at, &known);
         settle(attempt)
     }
 }
@@ -119,6 +86,7 @@ fn settle(attempt: Attempt) -> Result<CodeGrant, LwaError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lwa::response::classify;
     use crate::lwa::LwaErrorCode;
     use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
     use time::OffsetDateTime;

@@ -11,14 +11,15 @@
 //! - [`types`] — the token, the counters, the error taxonomy;
 //! - [`client`] — the reqwest adapter of [`crate::ports::TokenEndpoint`] and its retry loop;
 //! - [`response`] — one HTTP answer classified;
-//! - [`retry`] — backoff with full jitter.
+//! - [`code_exchange`] — the `authorization_code` grant (seller onboarding).
+//!
+//! The HTTP client, the retry loop and backoff are [`crate::https`]'s.
 
 pub mod client;
 pub mod code_exchange;
 pub mod response;
-pub mod retry;
 pub mod types;
 
+pub use crate::https::backoff;
 pub use client::{LwaClient, MIN_ATTEMPT, USER_AGENT};
-pub use retry::backoff;
 pub use types::{ExchangeStats, LwaError, LwaErrorCode, TokenResponse};

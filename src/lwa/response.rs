@@ -3,43 +3,17 @@
 //! scrubbed of the secret values sent before it reaches an error or a log.
 
 use super::types::{LwaError, LwaErrorCode, TokenResponse};
+use crate::https::retry_after;
 use crate::quote_check::scrub;
 use crate::secret::{AccessToken, RefreshToken};
-use reqwest::header::{HeaderMap, CONTENT_TYPE, RETRY_AFTER};
-use std::time::Duration;
+use reqwest::header::{HeaderMap, CONTENT_TYPE};
 use time::OffsetDateTime;
 
 /// The longest `expires_in` accepted (LWA says 3600 today).
 const MAX_EXPIRES_IN: u64 = 86_400;
-/// The longest `Retry-After` honoured.
-const MAX_RETRY_AFTER_SECONDS: u64 = 3600;
 
-/// What one attempt came to.
-pub(crate) enum Attempt {
-    /// A token or a final error: no retry.
-    Done(Result<TokenResponse, LwaError>),
-    /// Worth another attempt.
-    Retry {
-        /// What went wrong (scrubbed).
-        why: String,
-        /// LWA's `Retry-After`, when it sent one.
-        retry_after: Option<Duration>,
-    },
-}
-
-/// Reads `Retry-After` as seconds or an HTTP date (relative to `now`), at
-/// most an hour.
-fn retry_after(headers: &HeaderMap, now: OffsetDateTime) -> Option<Duration> {
-    let raw = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(secs) = raw.parse::<u64>() {
-        return Some(Duration::from_secs(secs.min(MAX_RETRY_AFTER_SECONDS)));
-    }
-    let when = OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc2822).ok()?;
-    let secs = (when - now)
-        .whole_seconds()
-        .clamp(0, MAX_RETRY_AFTER_SECONDS as i64);
-    Some(Duration::from_secs(secs as u64))
-}
+/// What one attempt came to: a token or a final error, or a reason to retry.
+pub(crate) type Attempt = crate::https::Attempt<Result<TokenResponse, LwaError>>;
 
 /// The media type of an answer, for messages.
 pub(crate) fn content_type(headers: &HeaderMap) -> String {
@@ -238,7 +212,8 @@ fn parse_token(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
+    use reqwest::header::{HeaderValue, RETRY_AFTER};
+    use std::time::Duration;
 
     fn headers(ct: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -359,31 +334,7 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_seconds_and_date() {
-        let mut h = headers("text/plain");
-        h.insert(RETRY_AFTER, HeaderValue::from_static("7"));
-        assert_eq!(retry_after(&h, T0), Some(Duration::from_secs(7)));
-        h.insert(RETRY_AFTER, HeaderValue::from_static("99999999"));
-        assert_eq!(retry_after(&h, T0), Some(Duration::from_secs(3600)));
-        // An HTTP date, exactly 30 s after the answer; one in the past is 0.
-        h.insert(
-            RETRY_AFTER,
-            HeaderValue::from_static("Mon, 30 Nov 2026 12:00:30 GMT"),
-        );
-        assert_eq!(retry_after(&h, T0), Some(Duration::from_secs(30)));
-        h.insert(
-            RETRY_AFTER,
-            HeaderValue::from_static("Mon, 30 Nov 2026 13:00:01 GMT"),
-        );
-        assert_eq!(retry_after(&h, T0), Some(Duration::from_secs(3600)));
-        h.insert(
-            RETRY_AFTER,
-            HeaderValue::from_static("Mon, 30 Nov 2026 11:59:00 GMT"),
-        );
-        assert_eq!(retry_after(&h, T0), Some(Duration::ZERO));
-        h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
-        assert_eq!(retry_after(&h, T0), None);
-        // The classification carries it.
+    fn the_classification_carries_retry_after() {
         let mut h = headers("application/json");
         h.insert(RETRY_AFTER, HeaderValue::from_static("5"));
         match classify(429, &h, b"{}", T0, T0, &[]) {

@@ -9,7 +9,7 @@
 //! errors are retried like LWA's (attempts, backoff with full jitter,
 //! `Retry-After`, never past the deadline); other statuses are not.
 
-use crate::lwa::{backoff, MIN_ATTEMPT, USER_AGENT};
+use crate::https::{build_client, retry_after, send, Retries, RetryPolicy, Sent, Stopped};
 use crate::ports::application_management::{ApplicationManagement, RotateCallError};
 use crate::ports::{system_clock, SharedClock};
 use crate::secret::{redact, AccessToken};
@@ -20,7 +20,9 @@ use tokio::time::Instant;
 
 /// The operation's path under the SP-API endpoint.
 pub const ROTATE_PATH: &str = "applications/2023-11-30/clientSecret";
-const MAX_BODY: usize = 64 * 1024;
+/// Why the retries ended early, and what to raise.
+const STOPPED_AT_DEADLINE: &str = "no time for another attempt before the Lambda deadline \
+     (raise the client-secret-rotator function's Timeout in template.yaml, 60 s by default, for more attempts)";
 
 /// The SP-API client.
 pub struct SpApiApplicationManagement {
@@ -31,13 +33,7 @@ pub struct SpApiApplicationManagement {
     clock: SharedClock,
 }
 
-enum Attempt {
-    Done(Result<(), RotateCallError>),
-    Retry {
-        why: String,
-        retry_after: Option<Duration>,
-    },
-}
+type Attempt = crate::https::Attempt<Result<(), RotateCallError>>;
 
 impl SpApiApplicationManagement {
     /// A client for `endpoint` (e.g. `https://sellingpartnerapi-na.amazon.com`;
@@ -62,57 +58,23 @@ impl SpApiApplicationManagement {
     }
 
     fn http(&self) -> &reqwest::Client {
-        self.http.get_or_init(|| {
-            let mut builder = reqwest::Client::builder();
-            if let Some(certs) = crate::tls::ca_bundle()
-                .and_then(|pem| reqwest::Certificate::from_pem_bundle(pem).ok())
-                .filter(|c| !c.is_empty())
-            {
-                builder = builder.tls_certs_only(certs);
-            }
-            builder
-                .redirect(reqwest::redirect::Policy::none())
-                .connect_timeout(Duration::from_secs(3).min(self.timeout))
-                .timeout(self.timeout)
-                .user_agent(USER_AGENT)
-                .build()
-                .expect("a rustls client with default settings builds")
-        })
+        self.http.get_or_init(|| build_client(self.timeout))
     }
 
     async fn attempt(&self, token: &AccessToken, budget: Duration) -> Attempt {
         let known = [token.expose_secret()];
-        let sent = async {
-            let mut response = self
-                .http()
-                .post(self.url.clone())
-                .header("x-amz-access-token", token.expose_secret())
-                .header("accept", "application/json")
-                .header("content-length", "0")
-                .send()
-                .await?;
-            let status = response.status().as_u16();
-            let retry_after = response
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(|s| Duration::from_secs(s.min(3600)));
-            let mut body = Vec::new();
-            while let Some(chunk) = response.chunk().await? {
-                if body.len() + chunk.len() > MAX_BODY {
-                    break;
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok::<_, reqwest::Error>((status, retry_after, body))
-        };
-        match tokio::time::timeout(budget, sent).await {
-            Err(_) => Attempt::Retry {
+        let request = self
+            .http()
+            .post(self.url.clone())
+            .header("x-amz-access-token", token.expose_secret())
+            .header("accept", "application/json")
+            .header("content-length", "0");
+        match send(request, budget).await {
+            Sent::TimedOut => Attempt::Retry {
                 why: format!("no answer within {} ms", budget.as_millis()),
                 retry_after: None,
             },
-            Ok(Err(e)) => Attempt::Retry {
+            Sent::Failed(e) => Attempt::Retry {
                 why: redact(
                     &format!(
                         "{} ({e})",
@@ -126,7 +88,12 @@ impl SpApiApplicationManagement {
                 ),
                 retry_after: None,
             },
-            Ok(Ok((status, retry_after, body))) => classify(status, retry_after, &body, &known),
+            Sent::Answered(a) => classify(
+                a.status,
+                retry_after(&a.headers, self.clock.now()),
+                &a.body,
+                &known,
+            ),
         }
     }
 }
@@ -185,35 +152,29 @@ impl ApplicationManagement for SpApiApplicationManagement {
         token: &AccessToken,
         deadline: Instant,
     ) -> Result<(), RotateCallError> {
-        let mut last = String::from("the deadline left no time for a request");
-        let mut attempts = 0;
-        for attempt in 1..=self.max_attempts {
-            let remaining = deadline.saturating_duration_since(self.clock.instant());
-            if remaining < MIN_ATTEMPT {
-                break;
-            }
-            attempts = attempt;
-            match self.attempt(token, self.timeout.min(remaining)).await {
+        let policy = RetryPolicy {
+            max_attempts: self.max_attempts,
+            timeout: self.timeout,
+            peer: "SP-API",
+            call: "SP-API rotate call",
+            stopped_at_deadline: STOPPED_AT_DEADLINE,
+        };
+        let mut retries = Retries::new(&self.clock, deadline, &policy);
+        while let Some(budget) = retries.next_attempt() {
+            match self.attempt(token, budget).await {
                 Attempt::Done(result) => return result,
-                Attempt::Retry { why, retry_after } => {
-                    last = why;
-                    if attempt == self.max_attempts {
-                        break;
-                    }
-                    let delay = backoff(attempt).max(retry_after.unwrap_or_default());
-                    if delay + MIN_ATTEMPT
-                        > deadline.saturating_duration_since(self.clock.instant())
-                    {
-                        last = format!("{last}; stopped before the Lambda deadline");
-                        break;
-                    }
-                    tracing::warn!(attempt, reason = %last, delay_ms = delay.as_millis() as u64,
-                        "SP-API rotate call failed, retrying");
-                    self.clock.sleep(delay).await;
-                }
+                Attempt::Retry { why, retry_after } => retries.failed(why, retry_after).await,
             }
         }
-        Err(RotateCallError::Unavailable { attempts, last })
+        match retries.finish() {
+            Stopped::NotStarted => Err(RotateCallError::Unavailable {
+                attempts: 0,
+                last: "the deadline left no time for a request".to_owned(),
+            }),
+            Stopped::GaveUp { attempts, last } => {
+                Err(RotateCallError::Unavailable { attempts, last })
+            }
+        }
     }
 }
 
