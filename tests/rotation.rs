@@ -102,7 +102,10 @@ async fn rig(name: &str) -> Rig {
         LwaClient::new(w.token_url(), Duration::from_secs(5), 2),
         SpApiApplicationManagement::new(
             &format!("{}/ns/{}", peers().lwa, w.ns).parse().unwrap(),
-            Duration::from_secs(5),
+            // A rotate call without an answer is not repeated: give the
+            // stand-in (which delivers the notification to moto before it
+            // answers) time even on a loaded machine.
+            Duration::from_secs(30),
             3,
         )
         .with_clock(spapi_clock.clone()),

@@ -197,16 +197,28 @@ def _deliver(settings, body):
     """Send the notification to the configured queue (moto), if any."""
     if not settings.get("queue_url"):
         return
-    import boto3  # the venv has it; only needed when a queue is configured
+    endpoint = settings.get("sqs_endpoint")
+    region = settings.get("region") or "us-east-1"
+    with _SQS_LOCK:
+        sqs = _SQS_CLIENTS.get((endpoint, region))
+        if sqs is None:
+            import boto3  # the venv has it; only needed when a queue is configured
 
-    sqs = boto3.client(
-        "sqs",
-        endpoint_url=settings.get("sqs_endpoint"),
-        region_name=settings.get("region") or "us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+            sqs = boto3.client(
+                "sqs",
+                endpoint_url=endpoint,
+                region_name=region,
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+            )
+            _SQS_CLIENTS[(endpoint, region)] = sqs
     sqs.send_message(QueueUrl=settings["queue_url"], MessageBody=json.dumps(body))
+
+
+# One SQS client per (endpoint, region): creating one takes a while, and the
+# rotate call answers only after the notification is queued.
+_SQS_CLIENTS = {}
+_SQS_LOCK = threading.Lock()
 
 
 def _control(h, ns_name, sub, body):

@@ -144,6 +144,11 @@ impl<'a> Retries<'a> {
         self.clock.sleep(delay).await;
     }
 
+    /// Attempts started so far.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
     /// How the loop ended without a result.
     pub fn finish(self) -> Stopped {
         if self.attempts == 0 {

@@ -7,7 +7,10 @@
 //! `400 InvalidInput` "not enrolled for rotation notification" is
 //! [`RotateCallError::NotEnrolled`]; 429, 5xx, timeouts and connection
 //! errors are retried like LWA's (attempts, backoff with full jitter,
-//! `Retry-After`, never past the deadline); other statuses are not.
+//! `Retry-After`, never past the deadline); other statuses are not. A call
+//! sent and not answered in time is not repeated either: it may have gone
+//! through, and a second rotation would replace the secret just issued
+//! (Amazon allows one rotate call per minute).
 
 use crate::https::{build_client, retry_after, send, Retries, RetryPolicy, Sent, Stopped};
 use crate::ports::application_management::{ApplicationManagement, RotateCallError};
@@ -20,6 +23,11 @@ use tokio::time::Instant;
 
 /// The operation's path under the SP-API endpoint.
 pub const ROTATE_PATH: &str = "applications/2023-11-30/clientSecret";
+/// Why a rotate call without an answer is not repeated, and what follows.
+const UNANSWERED: &str = "not repeated, because the call may have gone through: if it did, \
+     the new-secret notification reaches the queue within minutes and is installed; if not, \
+     the next daily check calls it again";
+
 /// Why the retries ended early, and what to raise.
 const STOPPED_AT_DEADLINE: &str = "no time for another attempt before the Lambda deadline \
      (raise the client-secret-rotator function's Timeout in template.yaml, 60 s by default, for more attempts)";
@@ -70,24 +78,25 @@ impl SpApiApplicationManagement {
             .header("accept", "application/json")
             .header("content-length", "0");
         match send(request, budget).await {
-            Sent::TimedOut => Attempt::Retry {
-                why: format!("no answer within {} ms", budget.as_millis()),
+            // Sent, unanswered: it may have gone through, and a second
+            // rotation would replace the secret just issued. Not repeated.
+            Sent::TimedOut => Attempt::Done(Err(RotateCallError::Unavailable {
+                attempts: 0,
+                last: format!("no answer within {} ms; {UNANSWERED}", budget.as_millis()),
+            })),
+            // Nothing was sent: safe to try again.
+            Sent::Failed(e) if e.is_connect() => Attempt::Retry {
+                why: redact(&format!("could not connect ({e})"), &known),
                 retry_after: None,
             },
-            Sent::Failed(e) => Attempt::Retry {
-                why: redact(
-                    &format!(
-                        "{} ({e})",
-                        if e.is_connect() {
-                            "could not connect"
-                        } else {
-                            "the connection failed"
-                        }
-                    ),
+            // Sent, and the answer timed out or broke off: as above.
+            Sent::Failed(e) => Attempt::Done(Err(RotateCallError::Unavailable {
+                attempts: 0,
+                last: redact(
+                    &format!("the connection failed ({e}); {UNANSWERED}"),
                     &known,
                 ),
-                retry_after: None,
-            },
+            })),
             Sent::Answered(a) => classify(
                 a.status,
                 retry_after(&a.headers, self.clock.now()),
@@ -162,6 +171,10 @@ impl ApplicationManagement for SpApiApplicationManagement {
         let mut retries = Retries::new(&self.clock, deadline, &policy);
         while let Some(budget) = retries.next_attempt() {
             match self.attempt(token, budget).await {
+                Attempt::Done(Err(RotateCallError::Unavailable { last, .. })) => {
+                    let attempts = retries.attempts();
+                    return Err(RotateCallError::Unavailable { attempts, last });
+                }
                 Attempt::Done(result) => return result,
                 Attempt::Retry { why, retry_after } => retries.failed(why, retry_after).await,
             }
@@ -181,6 +194,10 @@ impl ApplicationManagement for SpApiApplicationManagement {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ports::Clock;
+    use crate::testing::http::{Reply, Server};
+    use crate::testing::ManualClock;
+    use std::sync::Arc;
 
     fn done(status: u16, body: &str) -> Result<(), RotateCallError> {
         match classify(status, None, body.as_bytes(), &["Atza|SECRET"]) {
@@ -220,6 +237,50 @@ mod tests {
                 Attempt::Retry { .. }
             ));
         }
+    }
+
+    fn on_virtual_time(
+        server: &Server,
+        timeout: Duration,
+    ) -> (SpApiApplicationManagement, Instant) {
+        let clock = Arc::new(ManualClock::starting_now());
+        let client =
+            SpApiApplicationManagement::new(&server.url(), timeout, 3).with_clock(clock.clone());
+        (client, clock.instant() + Duration::from_secs(30))
+    }
+
+    #[tokio::test]
+    async fn a_server_error_is_retried_until_the_call_is_accepted() {
+        let server = Server::start(vec![
+            Reply::json(
+                503,
+                r#"{"errors":[{"code":"ServiceUnavailable","message":"busy"}]}"#,
+            ),
+            Reply::status(204, ""),
+        ]);
+        let (c, deadline) = on_virtual_time(&server, Duration::from_secs(5));
+        let token = AccessToken::new("Atza|GRANTLESS");
+        assert_eq!(c.rotate_client_secret(&token, deadline).await, Ok(()));
+        assert_eq!(server.requests(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_call_sent_and_not_answered_is_not_repeated() {
+        // It may have gone through: a second call would rotate again.
+        let server = Server::start(vec![Reply::hang(), Reply::status(204, "")]);
+        let (c, deadline) = on_virtual_time(&server, Duration::from_millis(300));
+        let token = AccessToken::new("Atza|GRANTLESS");
+        match c.rotate_client_secret(&token, deadline).await {
+            Err(RotateCallError::Unavailable { attempts, last }) => {
+                assert_eq!(attempts, 1);
+                assert!(
+                    last.starts_with("no answer within 300 ms; not repeated"),
+                    "{last}"
+                );
+            }
+            other => panic!("expected Unavailable, got {other:?}"),
+        }
+        assert_eq!(server.requests(), 1);
     }
 
     #[test]

@@ -344,7 +344,13 @@ impl World {
 
     /// Writes a stored token with `left` seconds to live.
     pub async fn seed_token(&self, access_token: &str, left: i64) {
-        let now = time::OffsetDateTime::now_utc();
+        self.seed_token_at(access_token, left, time::OffsetDateTime::now_utc())
+            .await
+    }
+
+    /// A token with `left` seconds to live as of `now` (a test clock's).
+    #[allow(dead_code)]
+    pub async fn seed_token_at(&self, access_token: &str, left: i64, now: time::OffsetDateTime) {
         let issued = now - time::Duration::seconds(3600 - left);
         let token = lwa_token_service::token::StoredToken::new(
             lwa_token_service::secret::AccessToken::new(access_token),
