@@ -13,12 +13,15 @@ export CARGO_TERM_COLOR ?= never
 .PHONY: browser-deps test-browser onboard-link
 
 help:
-	@echo "make run    - run token-refresher and token-reader locally (moto + LWA stand-in + cargo lambda watch)"
-	@echo "make test   - every check: unit and integration tests, end-to-end run, fmt, clippy, template checks"
-	@echo "make build  - release bootstrap zips with cargo lambda (arm64, falls back to x86_64)"
-	@echo "make deploy - sam build && sam deploy --guided (stack spapi-lwa, see samconfig.toml)"
-	@echo "make chaos  - the fault-injection suite: 1,000+ invocations under injected AWS and LWA faults"
-	@echo "make bench  - size, cold start, latency and memory figures"
+	@echo "make run          - all four functions locally (moto, LWA/SP-API/consent stand-ins, cargo lambda watch): refresher, reader, fleet, rotation, onboarding, lost/restored"
+	@echo "make test         - every check: fmt, clippy, unit and integration tests, peers, template lint, the make run story, browser test, short fault injection"
+	@echo "make e2e          - the make run story in check mode (fails on the first unmet step)"
+	@echo "make test-browser - the onboarding flow in headless Chromium (installs Debian chromium + chromium-driver)"
+	@echo "make chaos        - the fault-injection suite: 1,000+ invocations under injected AWS and LWA faults (SEED=n replays)"
+	@echo "make bench        - size, cold start, latency and memory figures"
+	@echo "make build        - release bootstrap zips with cargo lambda (arm64, falls back to x86_64)"
+	@echo "make deploy       - sam build && sam deploy --guided (stack spapi-lwa, see samconfig.toml)"
+	@echo "make onboard-link PROFILE=… MARKETPLACE=… - a seller's onboarding link (deployed stack, or the local demo)"
 
 $(VENV)/.installed: requirements-dev.txt
 	python3 -m venv $(VENV)
