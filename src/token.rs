@@ -325,10 +325,16 @@ RKER","token_type":"bearer","expires_at":"2026-11-30T12:32:48Z","issued_at":"202
         let t = StoredToken::new(
             AccessToken::new("Atza|MARKER"),
             "bearer",
-            OffsetDateTime::now_utc(),
+            datetime!(2026-12-01 10:00:00 UTC),
             60,
         );
-        assert!(!format!("{t:?}").contains("MARKER"));
+        let fingerprint = crate::secret::fingerprint("Atza|MARKER");
+        assert_eq!(
+            format!("{t:?}"),
+            format!(
+                "StoredToken {{ token_fingerprint: {fingerprint:?}, expires_at: \"2026-12-01T10:01:00Z\", authorization_lost: None }}"
+            )
+        );
     }
 
     #[test]

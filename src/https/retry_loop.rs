@@ -161,3 +161,107 @@ impl<'a> Retries<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::Clock;
+    use crate::testing::ManualClock;
+    use std::sync::Arc;
+
+    const STOPPED: &str = "raise the timeout";
+
+    fn policy(max_attempts: u32) -> RetryPolicy<'static> {
+        RetryPolicy {
+            max_attempts,
+            timeout: Duration::from_secs(10),
+            peer: "LWA",
+            call: "LWA token request",
+            stopped_at_deadline: STOPPED,
+        }
+    }
+
+    fn clock() -> (Arc<ManualClock>, SharedClock) {
+        let manual = Arc::new(ManualClock::starting_now());
+        let shared: SharedClock = manual.clone();
+        (manual, shared)
+    }
+
+    #[test]
+    fn each_attempt_gets_its_timeout_or_the_time_left() {
+        let (manual, shared) = clock();
+        let p = policy(3);
+        let mut r = Retries::new(&shared, shared.instant() + Duration::from_secs(12), &p);
+        assert_eq!(r.next_attempt(), Some(Duration::from_secs(10)));
+        manual.advance(Duration::from_secs(9));
+        assert_eq!(r.next_attempt(), Some(Duration::from_secs(3)));
+        assert_eq!(r.attempts(), 2);
+    }
+
+    #[test]
+    fn no_time_for_a_first_attempt_is_not_started() {
+        let (_, shared) = clock();
+        let p = policy(3);
+        let mut r = Retries::new(&shared, shared.instant() + MIN_ATTEMPT / 2, &p);
+        assert_eq!(r.next_attempt(), None);
+        assert!(matches!(r.finish(), Stopped::NotStarted));
+    }
+
+    #[test]
+    fn running_out_of_time_after_an_attempt_says_what_to_raise() {
+        let (manual, shared) = clock();
+        let p = policy(3);
+        let mut r = Retries::new(&shared, shared.instant() + Duration::from_secs(5), &p);
+        assert!(r.next_attempt().is_some());
+        // The attempt itself used the time (a real clock can overshoot).
+        manual.advance(Duration::from_secs(5) - MIN_ATTEMPT / 2);
+        assert_eq!(r.next_attempt(), None);
+        assert_eq!(r.next_attempt(), None, "over stays over");
+        match r.finish() {
+            Stopped::GaveUp { attempts, last } => {
+                assert_eq!(attempts, 1);
+                assert_eq!(last, format!("; {STOPPED}"));
+            }
+            Stopped::NotStarted => panic!("an attempt was made"),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_last_allowed_attempt_ends_the_loop_without_a_wait() {
+        let (manual, shared) = clock();
+        let p = policy(2);
+        let mut r = Retries::new(&shared, shared.instant() + Duration::from_secs(60), &p);
+        assert!(r.next_attempt().is_some());
+        r.failed("HTTP 503".into(), None).await;
+        assert_eq!(manual.sleeps().len(), 1);
+        assert!(r.next_attempt().is_some());
+        r.failed("HTTP 502".into(), None).await;
+        assert_eq!(manual.sleeps().len(), 1, "no wait after the last attempt");
+        assert_eq!(r.next_attempt(), None);
+        match r.finish() {
+            Stopped::GaveUp { attempts, last } => {
+                assert_eq!((attempts, last.as_str()), (2, "HTTP 502"))
+            }
+            Stopped::NotStarted => panic!("attempts were made"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_retry_after_beyond_the_deadline_is_named() {
+        let (manual, shared) = clock();
+        let p = policy(3);
+        let mut r = Retries::new(&shared, shared.instant() + Duration::from_secs(5), &p);
+        assert!(r.next_attempt().is_some());
+        r.failed("HTTP 429".into(), Some(Duration::from_secs(30)))
+            .await;
+        assert!(manual.sleeps().is_empty());
+        assert_eq!(r.next_attempt(), None);
+        match r.finish() {
+            Stopped::GaveUp { last, .. } => assert_eq!(
+                last,
+                "HTTP 429; LWA asked to retry after 30 s, later than the Lambda deadline allows"
+            ),
+            Stopped::NotStarted => panic!("an attempt was made"),
+        }
+    }
+}
