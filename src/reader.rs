@@ -212,6 +212,23 @@ mod tests {
     use std::sync::Arc;
     use time::macros::datetime;
 
+    #[test]
+    fn debug_of_an_answer_shows_the_fingerprint_not_the_token() {
+        let answer = TokenAnswer {
+            access_token: "Atza|SERVED".into(),
+            token_type: "bearer".into(),
+            expires_at: "2026-12-01T10:00:00Z".into(),
+            expires_in: 1200,
+        };
+        let fingerprint = crate::secret::fingerprint("Atza|SERVED");
+        assert_eq!(
+            format!("{answer:?}"),
+            format!(
+                "TokenAnswer {{ token_fingerprint: {fingerprint:?}, expires_at: \"2026-12-01T10:00:00Z\", expires_in: 1200 }}"
+            )
+        );
+    }
+
     const T0: OffsetDateTime = datetime!(2026-11-30 12:00:00 UTC);
 
     fn token(expires_in: u64) -> StoredToken {

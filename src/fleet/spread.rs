@@ -47,6 +47,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn in_its_own_phase_a_profile_may_refresh_phases_minus_one_runs_early() {
+        let interval = Duration::from_secs(600);
+        // (margin, phases = (3600 - margin) / interval, early margin)
+        for (margin, phases, early) in [(1800u64, 3u64, 3000u64), (1200, 4, 3000), (600, 5, 3000)] {
+            for name in ["acme-us", "globex-eu", "initech-jp", "x"] {
+                let margins: Vec<u64> = (0..phases as i64)
+                    .map(|slot| {
+                        effective_margin(name, slot * 600, Duration::from_secs(margin), interval)
+                            .as_secs()
+                    })
+                    .collect();
+                let own = (name_hash(name) % phases) as usize;
+                let mut expected = vec![margin; phases as usize];
+                expected[own] = early;
+                assert_eq!(margins, expected, "{name}, margin {margin}");
+            }
+        }
+    }
+
+    #[test]
     fn a_fleet_refreshed_together_spreads_across_runs() {
         // A 10-minute schedule for 12 hours; every token first issued in the
         // same run (a little after it, as a large fleet's are).
