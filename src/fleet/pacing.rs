@@ -151,6 +151,23 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn reads_pass_through_unpaced() {
+        let clock = ManualClock::starting_now();
+        let store = crate::testing::FakeStore::new(&crate::testing::Journal::default());
+        store.put("/p", token());
+        let paced = PacedStore::new(&store, 1, &clock);
+        for _ in 0..3 {
+            let loaded = paced.load("/p").await.unwrap().expect("stored");
+            assert_eq!(
+                loaded.access_token.fingerprint(),
+                token().access_token.fingerprint()
+            );
+        }
+        assert!(paced.load("/other").await.unwrap().is_none());
+        assert!(clock.sleeps().is_empty());
+    }
+
+    #[tokio::test]
     async fn unpaced_writes_never_wait() {
         let clock = ManualClock::starting_now();
         let writes = Writes {
