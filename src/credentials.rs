@@ -371,6 +371,20 @@ mod tests {
     fn ok(s: &str) -> Credentials {
         parse_credentials("lwa/test", s).expect("valid")
     }
+
+    #[test]
+    fn debug_names_the_client_and_grant_and_hides_the_secrets() {
+        let c = ok(r#"{"client_id":"amzn1.application-oa2-client.A","client_secret":"amzn1.oa2-cs.v1.S3CRET","refresh_token":"Atzr|R3FRESH"}"#);
+        assert_eq!(
+            format!("{c:?}"),
+            format!(
+                "Credentials {{ client_id: \"amzn1.application-oa2-client.A\", client_secret: {:?}, grant_type: \"refresh_token\" }}",
+                c.client_secret
+            )
+        );
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("S3CRET") && !shown.contains("R3FRESH"), "{shown}");
+    }
     fn bad(s: &str) -> String {
         parse_credentials("lwa/test", s)
             .expect_err("invalid")
