@@ -14,6 +14,7 @@ pub mod rotator;
 pub mod rules;
 pub mod runtime;
 mod schedule;
+pub mod sqs;
 pub mod status;
 
 #[cfg(test)]
