@@ -50,6 +50,7 @@ pub async fn run_rotator() -> Result<(), lambda_runtime::Error> {
     let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME")
         .unwrap_or_else(|_| "client-secret-rotator".into());
     let (rotator, function) = (&rotator, function.as_str());
+    crate::runtime::sequential_runtime();
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let deadline = deadline_instant(event.context.deadline(), &SystemClock);
         let now = rotator.clock().now();
