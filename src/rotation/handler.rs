@@ -4,6 +4,8 @@
 //! Logs notifications by `notificationId` and messages by `messageId`,
 //! never a body.
 
+use crate::bounded::{within, Late};
+use crate::budget::TimeBudget;
 use crate::ports::application_management::ApplicationManagement;
 use crate::ports::secret_versions::SecretVersions;
 use crate::ports::TokenEndpoint;
@@ -141,7 +143,52 @@ where
             .into_result();
     }
     let command = parse_command(event)?;
-    let report = match command {
+    // Secrets Manager calls carry only the SDK's timeouts (LWA and SP-API
+    // calls end by the LWA deadline): the whole action ends in time.
+    let clock = rotator.clock().clone();
+    match within(
+        &*clock,
+        TimeBudget::answer_by(deadline),
+        run(rotator, &command, now, deadline),
+    )
+    .await
+    {
+        Ok(answer) => answer,
+        Err(late) => Err(too_late(rotator, late)),
+    }
+}
+
+/// The error of an action cut off at the deadline.
+pub fn too_late<V, E, A>(rotator: &Rotator<V, E, A>, late: Late) -> RotatorError
+where
+    V: SecretVersions,
+    E: TokenEndpoint,
+    A: ApplicationManagement,
+{
+    RotatorError::CredentialsUnavailable {
+        secret_id: rotator.settings().secret_id.clone(),
+        detail: format!(
+            "a Secrets Manager call did not finish within the {} ms left before the Lambda deadline, so the \
+             run was stopped (a write may or may not have reached AWS; a new secret saved as AWSPENDING stays \
+             and the next check continues). Raise the function's timeout if this repeats, and check the \
+             network path to AWS (VPC endpoints, NAT)",
+            late.allowed.as_millis()
+        ),
+    }
+}
+
+async fn run<V, E, A>(
+    rotator: &Rotator<V, E, A>,
+    command: &Command,
+    now: OffsetDateTime,
+    deadline: Instant,
+) -> Result<Value, RotatorError>
+where
+    V: SecretVersions,
+    E: TokenEndpoint,
+    A: ApplicationManagement,
+{
+    let report = match *command {
         Command::Status => {
             let status = rotator.status(now).await?;
             tracing::info!(
@@ -193,7 +240,17 @@ where
             true
         } else {
             match &record.body {
-                Some(body) => process(rotator, message_id, body, now, deadline).await,
+                Some(body) => {
+                    let clock = rotator.clock().clone();
+                    let work = process(rotator, message_id, body, now, deadline);
+                    within(&*clock, TimeBudget::answer_by(deadline), work)
+                        .await
+                        .unwrap_or_else(|late| {
+                            tracing::error!(message_id = %message_id, error = %too_late(rotator, late),
+                                "record cut off at the deadline; retried");
+                            true
+                        })
+                }
                 None => {
                     tracing::error!(message_id = %message_id,
                         "the SQS record's `body` is missing or not a string; retried until it reaches the dead-letter queue");

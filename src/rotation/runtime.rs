@@ -62,7 +62,14 @@ pub async fn run_rotator() -> Result<(), lambda_runtime::Error> {
         let status = match &result {
             Ok(v) if v.get("days_left").is_some() => None,
             _ if time_left < std::time::Duration::from_secs(5) => None,
-            _ => rotator.status(now).await.ok(),
+            _ => crate::bounded::within(
+                &**rotator.clock(),
+                crate::budget::TimeBudget::answer_by(deadline),
+                rotator.status(now),
+            )
+            .await
+            .ok()
+            .and_then(Result::ok),
         };
         let days = result
             .as_ref()

@@ -914,3 +914,30 @@ async fn a_nameless_record_to_retry_fails_the_whole_batch() {
     .unwrap();
     assert!(failures(&out).is_empty(), "{out}");
 }
+
+/// Secrets Manager calls carry only the SDK's own timeouts: a stalled one is
+/// cut off before the Lambda deadline. A direct action answers
+/// `CredentialsUnavailable`; in a batch, the record (and any not started) is
+/// retried.
+#[tokio::test]
+async fn a_stalled_secrets_manager_call_is_cut_off_before_the_deadline() {
+    let w = world();
+    *w.sm.stall_reads.lock().unwrap() = true;
+    let by = deadline(&w);
+    let e = handle(&w.rotator, &json!({"action":"status"}), by)
+        .await
+        .unwrap_err();
+    assert_eq!(e.error_type(), "CredentialsUnavailable");
+    assert!(e.to_string().contains("Lambda deadline"), "{e}");
+    assert!(w.clock.instant() < by, "answered before the deadline");
+
+    let w = world();
+    *w.sm.stall_reads.lock().unwrap() = true;
+    let by = deadline(&w);
+    let body = new_secret_body(ME, NEW, "2026-10-28T10:00:00Z", "n-1");
+    let out = handle(&w.rotator, &batch(&[&body, &body]), by)
+        .await
+        .unwrap();
+    assert_eq!(failures(&out), ["m0", "m1"]);
+    assert!(w.clock.instant() < by, "answered before the deadline");
+}
