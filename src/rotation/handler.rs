@@ -149,7 +149,8 @@ where
     match within(
         &*clock,
         TimeBudget::answer_by(deadline),
-        run(rotator, &command, now, deadline),
+        // Boxed: the nested futures are too deep for the layout query otherwise.
+        Box::pin(run(rotator, &command, now, deadline)),
     )
     .await
     {
@@ -242,7 +243,7 @@ where
             match &record.body {
                 Some(body) => {
                     let clock = rotator.clock().clone();
-                    let work = process(rotator, message_id, body, now, deadline);
+                    let work = Box::pin(process(rotator, message_id, body, now, deadline));
                     within(&*clock, TimeBudget::answer_by(deadline), work)
                         .await
                         .unwrap_or_else(|late| {

@@ -65,7 +65,7 @@ pub async fn run_rotator() -> Result<(), lambda_runtime::Error> {
             _ => crate::bounded::within(
                 &**rotator.clock(),
                 crate::budget::TimeBudget::answer_by(deadline),
-                rotator.status(now),
+                Box::pin(rotator.status(now)),
             )
             .await
             .ok()
