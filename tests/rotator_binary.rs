@@ -66,3 +66,22 @@ fn a_valid_configuration_polls_the_runtime_api() {
     let (_, output, report) = cold_start_full(ROTATOR, &[("ROTATE_BEFORE_DAYS", Some("45"))]);
     assert!(started(&report), "{output}");
 }
+
+/// Lambda may set `AWS_LAMBDA_MAX_CONCURRENCY`; the rotator, like the
+/// refresher and the reader, handles one invocation at a time per process and
+/// removes it before the runtime starts, so the cold start logs no warning.
+#[test]
+fn the_concurrency_variable_is_not_warned_about() {
+    let env = [
+        ("LWA_CREDENTIALS_SECRET_ID", "spapi/app"),
+        ("AWS_LAMBDA_MAX_CONCURRENCY", "4"),
+    ];
+    // A deadline under 5 s: no status read for the metric after the error.
+    let inv = common::invoke::invoke_once(ROTATOR, &env, r#"{"action":"nope"}"#, 3_000);
+    assert_eq!(inv.body["errorType"], "InvalidEvent", "{}", inv.output);
+    assert!(
+        !inv.output.contains("AWS_LAMBDA_MAX_CONCURRENCY"),
+        "{}",
+        inv.output
+    );
+}

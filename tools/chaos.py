@@ -670,7 +670,9 @@ def main():
     ap.add_argument("--lanes", type=int, default=4)
     ap.add_argument("--binary", default=os.path.join(ROOT, "target", "debug", "token-refresher"))
     ap.add_argument("--reader-binary", help="default: token-reader next to --binary")
-    ap.add_argument("--phase", choices=["single", "fleet", "reader"])
+    ap.add_argument("--rotator-invocations", type=int, default=200,
+                    help="client-secret-rotator invocations (tools/chaos_rotator.py)")
+    ap.add_argument("--phase", choices=["single", "fleet", "reader", "rotator"])
     ap.add_argument("--only", type=int, help="replay one invocation's plan (with --phase) on fresh state")
     ap.add_argument("--json", help="write the figures here as JSON")
     ap.add_argument("--max-violations", type=int, default=25, help="violations printed in full")
@@ -700,7 +702,11 @@ def main():
     started = time.time()
     print(f"chaos: seed {ctx.seed}, binary {os.path.relpath(ctx.binary, ROOT)}", flush=True)
     try:
-        if args.only is not None:
+        if args.only is not None and args.phase == "rotator":
+            import chaos_rotator
+            print(json.dumps(chaos_rotator.make_plan(ctx.seed, args.only), indent=1))
+            chaos_rotator.run_phase(ctx, [args.only], 1, stats)
+        elif args.only is not None:
             phase = args.phase or "single"
             print(json.dumps(make_plan(ctx.seed, phase, args.only), indent=1))
             run_phase(ctx, phase, [args.only], 1, stats)
@@ -711,6 +717,9 @@ def main():
                 run_phase(ctx, "fleet", list(range(args.fleet_invocations)), args.lanes, stats)
             if args.phase in (None, "reader"):
                 run_phase(ctx, "reader", list(range(args.reader_invocations)), args.lanes, stats)
+            if args.phase in (None, "rotator"):
+                import chaos_rotator
+                chaos_rotator.run_phase(ctx, list(range(args.rotator_invocations)), args.lanes, stats)
     finally:
         moto.kill()
         lwa.kill()
@@ -731,7 +740,8 @@ def report(ctx, stats, elapsed, args):
         print(f"    {k:<36} {v}")
     print(f"  violations         {sum(stats.violations.values())}")
     for k in ("deadline", "no_answer", "process_died", "bad_error_type", "token_invalid", "expires_backwards",
-              "failed_changed", "answer_mismatch", "credentials_lost", "secret_leak"):
+              "failed_changed", "answer_mismatch", "credentials_lost", "secret_leak",
+              "bad_batch_answer", "unverified_current", "secret_lost"):
         print(f"    {k:<22} {stats.violations.get(k, 0)}")
     where = f" ({stats.worst_overrun_at[0]} invocation {stats.worst_overrun_at[1]})" if stats.worst_overrun_at else ""
     print(f"  worst overrun      {max(0.0, stats.worst_overrun_ms):.0f} ms past the deadline{where}; "

@@ -43,6 +43,8 @@ pub struct FakeSecrets {
     pub now: Mutex<OffsetDateTime>,
     /// Puts with this stage fail.
     pub fail_put: Mutex<Option<Stage>>,
+    /// Reads by stage never answer (a stalled connection).
+    pub stall_reads: Mutex<bool>,
 }
 
 impl FakeSecrets {
@@ -52,6 +54,7 @@ impl FakeSecrets {
             versions: Mutex::new(Vec::new()),
             now: Mutex::new(created),
             fail_put: Mutex::new(None),
+            stall_reads: Mutex::new(false),
         });
         s.write(initial, Stage::Current);
         s.journal.lock().unwrap().clear();
@@ -116,6 +119,9 @@ impl SecretVersions for Arc<FakeSecrets> {
         stage: Stage,
     ) -> Result<Option<VersionValue>, VersionsError> {
         self.log(format!("sm.get {}", stage.label()));
+        if *self.stall_reads.lock().unwrap() {
+            std::future::pending::<()>().await;
+        }
         let versions = self.versions.lock().unwrap();
         Ok(versions
             .iter()

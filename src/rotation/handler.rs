@@ -4,14 +4,16 @@
 //! Logs notifications by `notificationId` and messages by `messageId`,
 //! never a body.
 
+use crate::bounded::{within, Late};
+use crate::budget::TimeBudget;
 use crate::ports::application_management::ApplicationManagement;
 use crate::ports::secret_versions::SecretVersions;
 use crate::ports::TokenEndpoint;
 use crate::rotation::error::RotatorError;
-use crate::rotation::notification;
+use crate::rotation::notification::{self, NotANotification};
 use crate::rotation::rotator::{NotificationOutcome, Report, Rotator};
-use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
-use serde_json::{json, Value};
+use crate::rotation::sqs::{sqs_records, BatchAnswer, SqsRecord, ACCEPTED};
+use serde_json::{json, Map, Value};
 use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::time::Instant;
@@ -24,7 +26,7 @@ pub const RECORD_RESERVE: Duration = Duration::from_secs(15);
 /// What an event asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// `{"action":"check"}` or a scheduler envelope.
+    /// `{"action":"check"}` or an EventBridge "Scheduled Event".
     Check,
     /// `{"action":"rotate"}`, optionally `"force": true`.
     Rotate {
@@ -35,49 +37,71 @@ pub enum Command {
     Status,
 }
 
-const ACCEPTED: &str = "expected an SQS event, {\"action\":\"check\"}, {\"action\":\"status\"}, \
-                        {\"action\":\"rotate\"} or {\"action\":\"rotate\",\"force\":true}";
+/// The keys of an EventBridge event ("Amazon EventBridge events", event
+/// structure reference): an EventBridge rule's or Scheduler's "Scheduled
+/// Event" carries these and nothing else.
+const ENVELOPE_KEYS: [&str; 9] = [
+    "version",
+    "id",
+    "detail-type",
+    "source",
+    "account",
+    "time",
+    "region",
+    "resources",
+    "detail",
+];
 
-/// `Some` when `event` is an SQS event (`Records[].eventSource` = `aws:sqs`).
-pub fn sqs_event(event: &Value) -> Option<Result<SqsEvent, RotatorError>> {
-    let records = event.get("Records")?;
-    let all_sqs = records.as_array().is_some_and(|r| {
-        r.iter()
-            .all(|m| m.get("eventSource").and_then(Value::as_str) == Some("aws:sqs"))
-    });
-    if !all_sqs {
-        return Some(Err(RotatorError::InvalidEvent(format!(
-            "`Records` is not a list of SQS messages (eventSource aws:sqs); {ACCEPTED}"
-        ))));
-    }
-    Some(serde_json::from_value(event.clone()).map_err(|_| {
-        RotatorError::InvalidEvent(format!(
-            "the SQS event does not have the SQS shape; {ACCEPTED}"
-        ))
-    }))
+fn shown(key: &str) -> String {
+    key.escape_default().to_string().chars().take(40).collect()
 }
 
-/// Decodes a direct event.
+/// An event with `detail-type` or `source` must be a genuine EventBridge
+/// "Scheduled Event" (from `aws.events` or `aws.scheduler`, only the
+/// envelope's keys); it then means `check`. The template's own schedule sends
+/// `{"action":"check"}` instead.
+fn scheduled_event(map: &Map<String, Value>) -> Result<Command, String> {
+    const FIX: &str = "an EventBridge event is accepted only as a \"Scheduled Event\" from aws.events or \
+                       aws.scheduler with the envelope's own fields; to run an action, send it directly, \
+                       e.g. {\"action\":\"check\"}";
+    if let Some(key) = map.keys().find(|k| !ENVELOPE_KEYS.contains(&k.as_str())) {
+        return Err(format!(
+            "unknown key `{}` in an EventBridge event ({FIX})",
+            shown(key)
+        ));
+    }
+    if map.get("detail-type").and_then(Value::as_str) != Some("Scheduled Event") {
+        return Err(format!("`detail-type` must be \"Scheduled Event\" ({FIX})"));
+    }
+    if !matches!(
+        map.get("source").and_then(Value::as_str),
+        Some("aws.events" | "aws.scheduler")
+    ) {
+        return Err(format!(
+            "`source` must be \"aws.events\" or \"aws.scheduler\" ({FIX})"
+        ));
+    }
+    if !matches!(map.get("detail"), None | Some(Value::Object(_))) {
+        return Err(format!("`detail` must be a JSON object ({FIX})"));
+    }
+    Ok(Command::Check)
+}
+
+/// Decodes a direct event: only the keys `action` and `force`, or a genuine
+/// EventBridge "Scheduled Event" (see `scheduled_event`).
 pub fn parse_command(event: &Value) -> Result<Command, RotatorError> {
     let bad = |what: String| Err(RotatorError::InvalidEvent(format!("{what}; {ACCEPTED}")));
     let Value::Object(map) = event else {
         return bad("the event is not a JSON object".into());
     };
-    let envelope = map.contains_key("detail-type") && map.contains_key("source");
-    if !envelope {
-        if let Some(key) = map
-            .keys()
-            .find(|k| !matches!(k.as_str(), "action" | "force"))
-        {
-            return bad(format!(
-                "unknown key `{}`",
-                key.escape_default()
-                    .to_string()
-                    .chars()
-                    .take(40)
-                    .collect::<String>()
-            ));
-        }
+    if map.contains_key("detail-type") || map.contains_key("source") {
+        return scheduled_event(map).or_else(bad);
+    }
+    if let Some(key) = map
+        .keys()
+        .find(|k| !matches!(k.as_str(), "action" | "force"))
+    {
+        return bad(format!("unknown key `{}`", shown(key)));
     }
     let force = match map.get("force") {
         None | Some(Value::Null) => None,
@@ -85,7 +109,6 @@ pub fn parse_command(event: &Value) -> Result<Command, RotatorError> {
         Some(_) => return bad("`force` must be true or false".into()),
     };
     let command = match map.get("action") {
-        None if envelope => Command::Check,
         Some(Value::String(a)) if a == "check" => Command::Check,
         Some(Value::String(a)) if a == "status" => Command::Status,
         Some(Value::String(a)) if a == "rotate" => Command::Rotate {
@@ -114,12 +137,59 @@ where
     A: ApplicationManagement,
 {
     let now = rotator.clock().now();
-    if let Some(sqs) = sqs_event(event) {
-        let response = handle_batch(rotator, &sqs?, now, deadline).await;
-        return Ok(serde_json::to_value(response).expect("the batch response serializes"));
+    if let Some(records) = sqs_records(event) {
+        return handle_batch(rotator, &records?, now, deadline)
+            .await
+            .into_result();
     }
     let command = parse_command(event)?;
-    let report = match command {
+    // Secrets Manager calls carry only the SDK's timeouts (LWA and SP-API
+    // calls end by the LWA deadline): the whole action ends in time.
+    let clock = rotator.clock().clone();
+    match within(
+        &*clock,
+        TimeBudget::answer_by(deadline),
+        // Boxed: the nested futures are too deep for the layout query otherwise.
+        Box::pin(run(rotator, &command, now, deadline)),
+    )
+    .await
+    {
+        Ok(answer) => answer,
+        Err(late) => Err(too_late(rotator, late)),
+    }
+}
+
+/// The error of an action cut off at the deadline.
+pub fn too_late<V, E, A>(rotator: &Rotator<V, E, A>, late: Late) -> RotatorError
+where
+    V: SecretVersions,
+    E: TokenEndpoint,
+    A: ApplicationManagement,
+{
+    RotatorError::CredentialsUnavailable {
+        secret_id: rotator.settings().secret_id.clone(),
+        detail: format!(
+            "a Secrets Manager call did not finish within the {} ms left before the Lambda deadline, so the \
+             run was stopped (a write may or may not have reached AWS; a new secret saved as AWSPENDING stays \
+             and the next check continues). Raise the function's timeout if this repeats, and check the \
+             network path to AWS (VPC endpoints, NAT)",
+            late.allowed.as_millis()
+        ),
+    }
+}
+
+async fn run<V, E, A>(
+    rotator: &Rotator<V, E, A>,
+    command: &Command,
+    now: OffsetDateTime,
+    deadline: Instant,
+) -> Result<Value, RotatorError>
+where
+    V: SecretVersions,
+    E: TokenEndpoint,
+    A: ApplicationManagement,
+{
+    let report = match *command {
         Command::Status => {
             let status = rotator.status(now).await?;
             tracing::info!(
@@ -147,44 +217,86 @@ fn report_json(report: &Report) -> Value {
     v
 }
 
-/// Processes every record; lists for retry the ones that failed (and the
-/// ones there was no time left to start).
+/// Processes every record; answers the ones to retry (those that failed and
+/// those there was no time left to start), by `messageId`, or the whole
+/// batch when one of them has none (see [`crate::rotation::sqs`]).
 pub async fn handle_batch<V, E, A>(
     rotator: &Rotator<V, E, A>,
-    event: &SqsEvent,
+    records: &[SqsRecord],
     now: OffsetDateTime,
     deadline: Instant,
-) -> SqsBatchResponse
+) -> BatchAnswer
 where
     V: SecretVersions,
     E: TokenEndpoint,
     A: ApplicationManagement,
 {
-    let mut response = SqsBatchResponse::default();
-    for record in &event.records {
-        let message_id = record.message_id.clone().unwrap_or_default();
+    let mut retries = Vec::new();
+    for record in records {
+        let message_id = record.message_id.as_deref().unwrap_or("-");
         let retry = if deadline.saturating_duration_since(rotator.clock().instant())
             < RECORD_RESERVE
         {
             tracing::warn!(message_id = %message_id, "not started: too little time left before the deadline; retried");
             true
         } else {
-            process(
-                rotator,
-                &message_id,
-                record.body.as_deref().unwrap_or(""),
-                now,
-                deadline,
-            )
-            .await
+            match &record.body {
+                Some(body) => {
+                    let clock = rotator.clock().clone();
+                    let work = Box::pin(process(rotator, message_id, body, now, deadline));
+                    within(&*clock, TimeBudget::answer_by(deadline), work)
+                        .await
+                        .unwrap_or_else(|late| {
+                            tracing::error!(message_id = %message_id, error = %too_late(rotator, late),
+                                "record cut off at the deadline; retried");
+                            true
+                        })
+                }
+                None => {
+                    tracing::error!(message_id = %message_id,
+                        "the SQS record's `body` is missing or not a string; retried until it reaches the dead-letter queue");
+                    true
+                }
+            }
         };
         if retry {
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = message_id;
-            response.batch_item_failures.push(failure);
+            retries.push(record.message_id.clone());
         }
     }
-    response
+    BatchAnswer::from_retries(retries)
+}
+
+/// A body that is not a usable notification: ignored when its client ID
+/// shows it is another app's (whatever else is wrong with it), else retried
+/// until it reaches the dead-letter queue.
+async fn malformed<V, E, A>(
+    rotator: &Rotator<V, E, A>,
+    message_id: &str,
+    e: &NotANotification,
+) -> bool
+where
+    V: SecretVersions,
+    E: TokenEndpoint,
+    A: ApplicationManagement,
+{
+    if let Some(client_id) = &e.client_id {
+        match rotator.is_foreign(client_id).await {
+            Ok(true) => {
+                tracing::info!(message_id, notification_id = %e.id, outcome = "ignored (another client ID)",
+                    "malformed notification for another app's client ID; not retried");
+                return false;
+            }
+            Ok(false) => {}
+            Err(read) => {
+                tracing::error!(message_id, notification_id = %e.id, error_type = read.error_type().as_str(),
+                    error = %read, "malformed notification; cannot tell whose it is; retried");
+                return true;
+            }
+        }
+    }
+    tracing::error!(message_id, notification_id = %e.id, error = %e,
+        "message is not a usable client-secret notification; retried until it reaches the dead-letter queue");
+    true
 }
 
 /// One record; `true` when it must be delivered again.
@@ -202,11 +314,7 @@ where
 {
     let n = match notification::parse(body) {
         Ok(n) => n,
-        Err(e) => {
-            tracing::error!(message_id, error = %e,
-                "message is not a client-secret notification; retried until it reaches the dead-letter queue");
-            return true;
-        }
+        Err(e) => return malformed(rotator, message_id, &e).await,
     };
     match rotator.on_notification(&n, now, deadline).await {
         Ok(outcome) => {
@@ -283,13 +391,45 @@ mod tests {
             let e = parse_command(&bad).unwrap_err();
             assert_eq!(e.error_type(), "InvalidEvent", "{bad}");
         }
-        assert!(sqs_event(&json!({"action":"check"})).is_none());
-        assert!(sqs_event(&json!({"Records":[{"eventSource":"aws:s3"}]}))
-            .unwrap()
-            .is_err());
-        let ok =
-            sqs_event(&json!({"Records":[{"eventSource":"aws:sqs","messageId":"m1","body":"{}"}]}));
-        assert_eq!(ok.unwrap().unwrap().records.len(), 1);
+    }
+
+    #[test]
+    fn an_eventbridge_envelope_is_checked_like_any_direct_event() {
+        // A genuine EventBridge rule's scheduled event: check.
+        let rule = json!({"version":"0","id":"53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa","detail-type":"Scheduled Event",
+            "source":"aws.events","account":"123456789012","time":"2026-05-01T10:00:00Z","region":"us-east-1",
+            "resources":["arn:aws:events:us-east-1:123456789012:rule/daily"],"detail":{}});
+        assert_eq!(parse_command(&rule).unwrap(), Command::Check);
+        for (event, field) in [
+            // An action smuggled into an envelope is not obeyed.
+            (
+                json!({"detail-type":"Scheduled Event","source":"aws.scheduler","action":"rotate","force":true}),
+                "`action`",
+            ),
+            (
+                json!({"detail-type":"Scheduled Event","source":"aws.events","bogus":1}),
+                "`bogus`",
+            ),
+            (
+                json!({"detail-type":"Object Created","source":"aws.events"}),
+                "`detail-type`",
+            ),
+            (
+                json!({"detail-type":"Scheduled Event","source":"my.app"}),
+                "`source`",
+            ),
+            (json!({"source":"aws.events"}), "`detail-type`"),
+            (
+                json!({"detail-type":"Scheduled Event","source":"aws.events","detail":"x"}),
+                "`detail`",
+            ),
+        ] {
+            let e = parse_command(&event).unwrap_err();
+            assert_eq!(e.error_type(), "InvalidEvent", "{event}");
+            let m = e.to_string();
+            assert!(m.contains(field), "{event}: {m}");
+            assert!(m.contains("{\"action\":\"check\"}"), "names the fix: {m}");
+        }
     }
 
     #[test]
@@ -306,10 +446,10 @@ mod tests {
             parse_command(&event("rotation-status.json")).unwrap(),
             Command::Status
         );
-        let sqs = sqs_event(&event("rotation-sqs-expiry.json"))
+        let sqs = sqs_records(&event("rotation-sqs-expiry.json"))
             .unwrap()
             .unwrap();
-        let n = notification::parse(sqs.records[0].body.as_deref().unwrap()).unwrap();
+        let n = notification::parse(sqs[0].body.as_deref().unwrap()).unwrap();
         assert!(matches!(n.kind, notification::Kind::Expiry(_)));
     }
 }

@@ -26,6 +26,11 @@ impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E
         deadline: Instant,
     ) -> Result<NotificationOutcome, RotatorError> {
         let current = self.current().await?;
+        if n.client_id != current.client_id {
+            // Decided before any other read: another app's notification is
+            // never retried because of an unrelated failure.
+            return Ok(NotificationOutcome::Ignored("another client ID".into()));
+        }
         let pending = self.pending(&current).await?;
         match rules::decide_new_secret(&current, pending.as_ref(), n) {
             NewSecretDecision::Foreign => {

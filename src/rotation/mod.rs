@@ -14,9 +14,18 @@ pub mod rotator;
 pub mod rules;
 pub mod runtime;
 mod schedule;
+pub mod sqs;
 pub mod status;
 
 #[cfg(test)]
 mod fakes;
 #[cfg(test)]
-mod tests;
+mod test_world;
+#[cfg(test)]
+mod tests_cases;
+#[cfg(test)]
+mod tests_events;
+#[cfg(test)]
+mod tests_install;
+#[cfg(test)]
+mod tests_schedule;

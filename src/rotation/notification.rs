@@ -65,8 +65,17 @@ pub struct Notification {
 
 /// Why a body is not a usable notification (names the field, never a value).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("not a client-secret notification: {0}")]
-pub struct NotANotification(pub String);
+#[error("not a client-secret notification: {what}")]
+pub struct NotANotification {
+    /// What is missing or wrong (a field name, never a value).
+    pub what: String,
+    /// `notificationMetadata.notificationId`, when readable (`-` otherwise).
+    pub id: String,
+    /// The payload's `clientId`, when an expiry or new-secret notification
+    /// has one (a non-empty string) but is otherwise malformed: a foreign
+    /// client's is ignored, not retried.
+    pub client_id: Option<String>,
+}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -84,34 +93,53 @@ struct Metadata {
 
 /// Parses an SQS message body.
 pub fn parse(body: &str) -> Result<Notification, NotANotification> {
-    let bad = |s: &str| NotANotification(s.to_owned());
+    let bad = |what: String, id: &str, client_id: Option<&String>| NotANotification {
+        what,
+        id: id.to_owned(),
+        client_id: client_id.cloned(),
+    };
     // Never show serde's message: it can quote the body.
     let envelope: Envelope = serde_json::from_str(body.trim_start_matches('\u{feff}'))
-        .map_err(|_| bad("the body is not a JSON object"))?;
+        .map_err(|_| bad("the body is not a JSON object".into(), "-", None))?;
     let id = envelope
         .notification_metadata
         .and_then(|m| m.notification_id)
         .and_then(|v| v.as_str().map(short_id))
         .unwrap_or_else(|| "-".to_owned());
     let Some(serde_json::Value::String(kind)) = envelope.notification_type else {
-        return Err(bad("`notificationType` is missing or not a string"));
+        return Err(bad(
+            "`notificationType` is missing or not a string".into(),
+            &id,
+            None,
+        ));
     };
-    let kind = match kind.as_str() {
-        EXPIRY_TYPE => {
-            let p = payload(&envelope.payload, "applicationOAuthClientSecretExpiry")?;
+    let key = match kind.as_str() {
+        EXPIRY_TYPE => "applicationOAuthClientSecretExpiry",
+        NEW_SECRET_TYPE => "applicationOAuthClientNewSecret",
+        other => {
+            return Ok(Notification {
+                id,
+                kind: Kind::Other(short_id(other)),
+            })
+        }
+    };
+    let p = payload(&envelope.payload, key).map_err(|what| bad(what, &id, None))?;
+    // The client ID first: a malformed notification for another app is
+    // recognised as foreign (and ignored) by it.
+    let client_id = string(p, "clientId").map_err(|what| bad(what, &id, None))?;
+    let fields = || -> Result<Kind, String> {
+        Ok(if kind == EXPIRY_TYPE {
             Kind::Expiry(SecretExpiry {
-                client_id: string(p, "clientId")?,
+                client_id: client_id.clone(),
                 expires_at: time_field(p, "clientSecretExpiryTime")?,
                 reason: p
                     .get("clientSecretExpiryReason")
                     .and_then(|v| v.as_str())
                     .map(short_id),
             })
-        }
-        NEW_SECRET_TYPE => {
-            let p = payload(&envelope.payload, "applicationOAuthClientNewSecret")?;
+        } else {
             Kind::NewSecret(NewSecret {
-                client_id: string(p, "clientId")?,
+                client_id: client_id.clone(),
                 client_secret: ClientSecret::new(string(p, "newClientSecret")?),
                 expires_at: time_field(p, "newClientSecretExpiryTime")?,
                 old_expires_at: p
@@ -119,10 +147,12 @@ pub fn parse(body: &str) -> Result<Notification, NotANotification> {
                     .and_then(|v| v.as_str())
                     .and_then(|s| parse_time(s).ok()),
             })
-        }
-        other => Kind::Other(short_id(other)),
+        })
     };
-    Ok(Notification { id, kind })
+    match fields() {
+        Ok(kind) => Ok(Notification { id, kind }),
+        Err(what) => Err(bad(what, &id, Some(&client_id))),
+    }
 }
 
 /// An identifier from outside as it may appear in a log line: printable
@@ -137,31 +167,28 @@ fn short_id(s: &str) -> String {
 fn payload<'a>(
     payload: &'a Option<serde_json::Value>,
     key: &str,
-) -> Result<&'a serde_json::Map<String, serde_json::Value>, NotANotification> {
+) -> Result<&'a serde_json::Map<String, serde_json::Value>, String> {
     payload
         .as_ref()
         .and_then(|p| p.get(key))
         .and_then(|v| v.as_object())
-        .ok_or_else(|| NotANotification(format!("`payload.{key}` is missing or not an object")))
+        .ok_or_else(|| format!("`payload.{key}` is missing or not an object"))
 }
 
-fn string(
-    p: &serde_json::Map<String, serde_json::Value>,
-    key: &str,
-) -> Result<String, NotANotification> {
+fn string(p: &serde_json::Map<String, serde_json::Value>, key: &str) -> Result<String, String> {
     p.get(key)
         .and_then(|v| v.as_str())
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| NotANotification(format!("`{key}` is missing, empty or not a string")))
+        .ok_or_else(|| format!("`{key}` is missing, empty or not a string"))
 }
 
 fn time_field(
     p: &serde_json::Map<String, serde_json::Value>,
     key: &str,
-) -> Result<OffsetDateTime, NotANotification> {
+) -> Result<OffsetDateTime, String> {
     let raw = string(p, key)?;
-    parse_time(&raw).map_err(|_| NotANotification(format!("`{key}` is not an RFC 3339 time")))
+    parse_time(&raw).map_err(|_| format!("`{key}` is not an RFC 3339 time"))
 }
 
 /// RFC 3339 with or without fractional seconds (`2024-03-03T22:06:39.224Z`,
@@ -237,6 +264,35 @@ mod tests {
             let e = parse(body).unwrap_err().to_string();
             assert!(e.contains(field), "{body}: {e}");
             assert!(!e.contains("amzn1.oa2-cs"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_malformed_notification_still_names_its_client() {
+        for (body, client) in [
+            (
+                r#"{"notificationType":"APPLICATION_OAUTH_CLIENT_NEW_SECRET","notificationMetadata":{"notificationId":"n-7"},
+                  "payload":{"applicationOAuthClientNewSecret":{"clientId":" c-other ","newClientSecret":7}}}"#,
+                Some("c-other"),
+            ),
+            (
+                r#"{"notificationType":"APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY","notificationMetadata":{"notificationId":"n-7"},
+                  "payload":{"applicationOAuthClientSecretExpiry":{"clientId":"c-other","clientSecretExpiryTime":null}}}"#,
+                Some("c-other"),
+            ),
+            (
+                r#"{"notificationType":"APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY","notificationMetadata":{"notificationId":"n-7"},
+                  "payload":{"applicationOAuthClientSecretExpiry":{"clientId":5}}}"#,
+                None,
+            ),
+            (
+                r#"{"notificationType":"APPLICATION_OAUTH_CLIENT_NEW_SECRET","notificationMetadata":{"notificationId":"n-7"}}"#,
+                None,
+            ),
+        ] {
+            let e = parse(body).unwrap_err();
+            assert_eq!(e.client_id.as_deref(), client, "{body}");
+            assert_eq!(e.id, "n-7");
         }
     }
 }

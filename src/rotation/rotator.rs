@@ -168,6 +168,12 @@ impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E
             })
     }
 
+    /// Whether `client_id` is another app's: not the current version's
+    /// `client_id` (read now).
+    pub async fn is_foreign(&self, client_id: &str) -> Result<bool, RotatorError> {
+        Ok(self.current().await?.client_id != client_id)
+    }
+
     /// When the current secret expires: recorded, else estimated from the
     /// oldest retained version holding its value.
     pub async fn expiry(&self, current: &AppDocument) -> Result<Expiry, RotatorError> {

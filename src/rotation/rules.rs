@@ -239,6 +239,24 @@ mod tests {
         );
     }
 
+    /// "Older" is strict: a different secret whose expiry equals the recorded
+    /// one, or the waiting one's, is not an old notification delivered late.
+    #[test]
+    fn only_a_strictly_older_expiry_is_stale_or_waits() {
+        let at = datetime!(2026-10-28 10:00 UTC);
+        let cur = doc("old", Some("2026-10-28T10:00:00Z"));
+        assert_eq!(
+            decide_new_secret(&cur, None, &note("me", "new", at)),
+            NewSecretDecision::Install
+        );
+        let cur = doc("old", Some("2026-05-08T10:00:00Z"));
+        let pending = doc("new", Some("2026-10-28T10:00:00Z"));
+        assert_eq!(
+            decide_new_secret(&cur, Some(&pending), &note("me", "other", at)),
+            NewSecretDecision::Install
+        );
+    }
+
     #[test]
     fn expiry_only_moves_later() {
         let r = datetime!(2026-10-28 10:00 UTC);

@@ -50,6 +50,7 @@ pub async fn run_rotator() -> Result<(), lambda_runtime::Error> {
     let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME")
         .unwrap_or_else(|_| "client-secret-rotator".into());
     let (rotator, function) = (&rotator, function.as_str());
+    crate::runtime::sequential_runtime();
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let deadline = deadline_instant(event.context.deadline(), &SystemClock);
         let now = rotator.clock().now();
@@ -61,7 +62,14 @@ pub async fn run_rotator() -> Result<(), lambda_runtime::Error> {
         let status = match &result {
             Ok(v) if v.get("days_left").is_some() => None,
             _ if time_left < std::time::Duration::from_secs(5) => None,
-            _ => rotator.status(now).await.ok(),
+            _ => crate::bounded::within(
+                &**rotator.clock(),
+                crate::budget::TimeBudget::answer_by(deadline),
+                Box::pin(rotator.status(now)),
+            )
+            .await
+            .ok()
+            .and_then(Result::ok),
         };
         let days = result
             .as_ref()

@@ -1,0 +1,232 @@
+//! Rotating before the secret expires: the expiry notice (recorded, rotating
+//! once in 24 h), the rotate action and its refusals (not enrolled, SP-API
+//! and LWA errors), the daily check (promoting a waiting secret, rotating
+//! when due) and the status (recorded or estimated expiry).
+
+use super::test_world::*;
+
+#[tokio::test]
+async fn check_promotes_a_waiting_secret() {
+    let w = world();
+    w.lwa.accepted.lock().unwrap().remove(NEW);
+    run(
+        &w,
+        batch(&[&new_secret_body(ME, NEW, "2026-10-28T10:00:00Z", "n-1")]),
+        NOW,
+    )
+    .await
+    .unwrap();
+    let out = run(&w, json!({"action":"check"}), NOW).await.unwrap();
+    assert_eq!(
+        (out["promoted"].clone(), out["pending_secret"].clone()),
+        (json!(false), json!(true))
+    );
+    w.lwa.accepted.lock().unwrap().insert(NEW.into());
+    journal(&w);
+    let out = run(&w, json!({"action":"check"}), NOW).await.unwrap();
+    assert_eq!(out["promoted"], true);
+    assert_eq!(out["pending_secret"], false);
+    assert_eq!(out["client_secret_expires_at"], "2026-10-28T10:00:00Z");
+    assert_eq!(out["rotated"], false, "178 days left: no rotation");
+    assert_eq!(w.sm.current()["client_secret"], NEW);
+    assert!(!effects(&w).iter().any(|l| l.starts_with("spapi")));
+}
+
+#[tokio::test]
+async fn expiry_notice_records_and_rotates_once_in_24_hours() {
+    let w = world();
+    let out = run(
+        &w,
+        batch(&[&expiry_body(ME, "2026-05-11T10:00:00Z", "n-3")]),
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert!(failures(&out).is_empty());
+    assert_eq!(
+        effects(&w),
+        [
+            "sm.put AWSCURRENT v2 secret=PLANTED-OLD",
+            "lwa sellingpartnerapi::client_credential:rotation secret=PLANTED-OLD -> ok",
+            "spapi.rotate token=grantless -> 204",
+            "sm.put AWSCURRENT v3 secret=PLANTED-OLD",
+        ]
+    );
+    let cur = w.sm.current();
+    assert_eq!(cur["client_secret_expires_at"], "2026-05-11T10:00:00Z");
+    assert_eq!(
+        cur["client_secret_rotation_requested_at"],
+        "2026-05-01T10:00:00Z"
+    );
+    // A second notice within 24 h: no call; 25 h later: a new request.
+    let later = NOW + time::Duration::hours(23);
+    run(
+        &w,
+        batch(&[&expiry_body(ME, "2026-05-11T10:00:00Z", "n-3b")]),
+        later,
+    )
+    .await
+    .unwrap();
+    assert!(!effects(&w).iter().any(|l| l.starts_with("spapi")));
+    let out = run(&w, json!({"action":"rotate"}), later).await.unwrap();
+    assert_eq!(out["rotated"], false);
+    assert!(
+        out["reason"]
+            .as_str()
+            .unwrap()
+            .contains("2026-05-01T10:00:00Z"),
+        "{out}"
+    );
+    assert!(out["reason"].as_str().unwrap().contains("force"), "{out}");
+    assert!(effects(&w).is_empty());
+    let out = run(&w, json!({"action":"rotate","force":true}), later)
+        .await
+        .unwrap();
+    assert_eq!(out["rotated"], true);
+    assert!(effects(&w)
+        .iter()
+        .any(|l| l == "spapi.rotate token=grantless -> 204"));
+    let out = run(
+        &w,
+        json!({"action":"check"}),
+        NOW + time::Duration::hours(48),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        out["rotated"], true,
+        "due and the last request is over 24 h old: {out}"
+    );
+}
+
+#[tokio::test]
+async fn expiry_notice_far_out_is_only_recorded() {
+    let w = world();
+    let body = json!({"notificationType":"APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY","payloadVersion":"2030-01-01",
+        "payload":{"applicationOAuthClientSecretExpiry":{"clientId":ME,"clientSecretExpiryTime":"2026-08-01T10:00:00Z",
+        "clientSecretExpiryReason":"SOMETHING_NEW","extra":{"a":1}}}}).to_string();
+    let out = run(&w, batch(&[&body]), NOW).await.unwrap();
+    assert!(failures(&out).is_empty());
+    assert_eq!(effects(&w), ["sm.put AWSCURRENT v2 secret=PLANTED-OLD"]);
+    let status = run(&w, json!({"action":"status"}), NOW).await.unwrap();
+    assert_eq!(status["expiry_source"], "recorded");
+    assert_eq!(status["days_left"], 92);
+    // Foreign expiry notices are ignored.
+    run(
+        &w,
+        batch(&[&expiry_body(
+            "amzn1.application-oa2-client.ffff",
+            "2026-05-02T00:00:00Z",
+            "n",
+        )]),
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert!(effects(&w).is_empty());
+}
+
+#[tokio::test]
+async fn status_estimates_from_the_oldest_version_holding_the_secret() {
+    let w = world(); // created 2026-04-01
+                     // An unrelated write later (a rotated refresh token) does not move it.
+    *w.sm.now.lock().unwrap() = datetime!(2026-04-20 0:00 UTC);
+    w.sm.write(
+        &json!({"client_id": ME, "client_secret": OLD, "refresh_token": "Atzr|PLANTED-RT2"})
+            .to_string(),
+        Stage::Current,
+    );
+    let status = run(&w, json!({"action":"status"}), NOW).await.unwrap();
+    assert_eq!(
+        status,
+        json!({"client_id": ME, "client_secret_expires_at": "2026-09-28T00:00:00Z", "expiry_source": "estimated",
+               "days_left": 149, "rotation_requested_at": null, "pending_secret": false})
+    );
+    // The check rotates once the estimate is within 30 days.
+    let out = run(
+        &w,
+        json!({"action":"check"}),
+        datetime!(2026-08-30 0:00 UTC),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out["rotated"], true);
+    assert_eq!(out["rotation_requested_at"], "2026-08-30T00:00:00Z");
+}
+
+#[tokio::test]
+async fn rotate_not_enrolled_and_failed() {
+    let w = world();
+    w.app
+        .script
+        .lock()
+        .unwrap()
+        .push_back(RotateCallError::NotEnrolled {
+            message: "Application is not enrolled for rotation notification".into(),
+        });
+    let e = run(&w, json!({"action":"rotate"}), NOW).await.unwrap_err();
+    assert_eq!(e.error_type(), "RotationNotEnrolled");
+    let m = e.to_string();
+    assert!(
+        m.contains("Notification Preferences") && m.contains(QUEUE) && m.contains("not enrolled"),
+        "{m}"
+    );
+    assert_eq!(w.sm.count(), 1, "the secret is unchanged");
+    // From an expiry notice it is reported, not retried.
+    w.app
+        .script
+        .lock()
+        .unwrap()
+        .push_back(RotateCallError::NotEnrolled {
+            message: "not enrolled".into(),
+        });
+    let out = run(
+        &w,
+        batch(&[&expiry_body(ME, "2026-05-11T10:00:00Z", "n-3")]),
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert!(failures(&out).is_empty());
+    w.app
+        .script
+        .lock()
+        .unwrap()
+        .push_back(RotateCallError::Rejected {
+            status: 403,
+            code: "Unauthorized".into(),
+            message: "Access to requested resource is denied.".into(),
+        });
+    let e = run(&w, json!({"action":"rotate","force":true}), NOW)
+        .await
+        .unwrap_err();
+    assert_eq!(e.error_type(), "RotationFailed");
+    assert!(
+        e.to_string()
+            .contains("HTTP 403 Unauthorized: Access to requested resource is denied."),
+        "{e}"
+    );
+    // 5xx exhausted: retried from SQS.
+    w.app
+        .script
+        .lock()
+        .unwrap()
+        .push_back(RotateCallError::Unavailable {
+            attempts: 3,
+            last: "HTTP 503".into(),
+        });
+    let out = run(
+        &w,
+        batch(&[&expiry_body(ME, "2026-05-12T10:00:00Z", "n-4")]),
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert_eq!(failures(&out), ["m0"]);
+    // LWA refusing the current secret for the grantless token.
+    w.lwa.script.lock().unwrap().push_back(invalid_client());
+    let e = run(&w, json!({"action":"rotate","force":true}), NOW)
+        .await
+        .unwrap_err();
+    assert_eq!(e.error_type(), "LwaInvalidClient");
+}
