@@ -50,7 +50,8 @@ pub struct Settings {
 pub struct Request<'a> {
     /// HTTP method.
     pub method: &'a str,
-    /// Path (a local `/lambda-url/<function>` prefix is ignored).
+    /// Path (the redirect URI's own path prefix, e.g. the local
+    /// `/lambda-url/<function>`, is removed by [`Settings::route`]).
     pub path: &'a str,
     /// Raw query string, without `?`.
     pub query: &'a str,
@@ -126,7 +127,7 @@ impl<P: ProfileStore, X: CodeExchange, S: TokenRead + TokenWrite> Onboarding<P, 
         deadline: Instant,
     ) -> Outcome {
         let mut io = Io(Duration::ZERO);
-        let path = strip_local_prefix(request.path);
+        let path = self.settings.route(request.path);
         let (response, outcome, detail) = if !request.method.eq_ignore_ascii_case("GET") {
             fail(Page::MethodNotAllowed, "not GET")
         } else {
@@ -172,11 +173,38 @@ pub(super) fn store_detail(e: &ProfileStoreError) -> String {
     }
 }
 
-/// `/lambda-url/<function>/x` → `/x` (cargo lambda watch's function URL path).
-pub fn strip_local_prefix(path: &str) -> &str {
-    match path.strip_prefix("/lambda-url/") {
-        Some(rest) => rest.find('/').map(|i| &rest[i..]).unwrap_or("/"),
-        None => path,
+impl Settings {
+    /// The path prefix the function is served under: the redirect URI's
+    /// path without its final `/callback` (`""` for a function URL in AWS,
+    /// `/lambda-url/<function>` under `cargo lambda watch`).
+    pub fn base_path(&self) -> &str {
+        let uri = self.redirect_uri.as_str();
+        let after_scheme = uri.find("://").map_or(0, |i| i + 3);
+        let path = uri[after_scheme..]
+            .find('/')
+            .map_or("", |i| &uri[after_scheme + i..]);
+        path.strip_suffix("/callback").unwrap_or(path)
+    }
+
+    /// The route of a request path: the path with [`Self::base_path`]
+    /// removed (`/lambda-url/seller-onboarding/authorize` → `/authorize`
+    /// locally). Only that prefix is removed: in AWS,
+    /// `/lambda-url/x/authorize` stays as it is (404).
+    pub fn route<'a>(&self, path: &'a str) -> &'a str {
+        strip_base(self.base_path(), path)
+    }
+}
+
+/// `path` without the prefix `base` (`""` or `/a/b`, no trailing slash);
+/// `base` itself is `/`; any other path is returned unchanged.
+pub fn strip_base<'a>(base: &str, path: &'a str) -> &'a str {
+    if base.is_empty() {
+        return path;
+    }
+    match path.strip_prefix(base) {
+        Some("") => "/",
+        Some(rest) if rest.starts_with('/') => rest,
+        _ => path,
     }
 }
 

@@ -802,9 +802,15 @@ async fn methods_paths_and_the_local_prefix() {
     assert_eq!(o.response.header("allow"), Some("GET"));
     assert_page(&get(&a, "/", "", None, NOW).await, Page::NotFound);
     assert_page(&get(&a, "/callback/", "", None, NOW).await, Page::NotFound);
-    let t = ticket(&a, "acme-de", "DE", Account::Seller, NOW);
+    // Locally (cargo lambda watch) the redirect URI carries the
+    // function's path prefix, and requests arrive under it.
+    let mut local = settings();
+    local.redirect_uri = "http://127.0.0.1:9002/lambda-url/seller-onboarding/callback".into();
+    local.secure_cookies = false;
+    let l = app_with(local);
+    let t = ticket(&l, "acme-de", "DE", Account::Seller, NOW);
     let o = get(
-        &a,
+        &l,
         "/lambda-url/seller-onboarding/authorize",
         &format!("ticket={t}"),
         None,
@@ -812,7 +818,46 @@ async fn methods_paths_and_the_local_prefix() {
     )
     .await;
     assert_eq!(o.response.status, 302);
-    assert_eq!(strip_local_prefix("/lambda-url/x"), "/");
+    assert_eq!(l.settings().route("/lambda-url/seller-onboarding"), "/");
+    // Another function's prefix is not ours.
+    let o = get(
+        &l,
+        "/lambda-url/other/authorize",
+        &format!("ticket={t}"),
+        None,
+        NOW,
+    )
+    .await;
+    assert_page(&o, Page::NotFound);
+}
+
+#[tokio::test]
+async fn production_does_not_strip_a_lambda_url_prefix() {
+    // In AWS the redirect URI is the function URL's origin + /callback:
+    // nothing is stripped, so `/lambda-url/x/authorize` is no route.
+    let a = app();
+    assert_eq!(a.settings().base_path(), "");
+    let t = ticket(&a, "acme-de", "DE", Account::Seller, NOW);
+    for path in [
+        "/lambda-url/x/authorize",
+        "/lambda-url/seller-onboarding/authorize",
+        "/lambda-url/x/callback",
+        "/lambda-url/x/login",
+    ] {
+        let o = get(&a, path, &format!("ticket={t}"), None, NOW).await;
+        assert_page(&o, Page::NotFound);
+    }
+    let o = get(&a, "/authorize", &format!("ticket={t}"), None, NOW).await;
+    assert_eq!(o.response.status, 302);
+}
+
+#[test]
+fn strip_base_removes_only_that_prefix() {
+    assert_eq!(strip_base("", "/lambda-url/x/a"), "/lambda-url/x/a");
+    assert_eq!(strip_base("/p/f", "/p/f/callback"), "/callback");
+    assert_eq!(strip_base("/p/f", "/p/f"), "/");
+    assert_eq!(strip_base("/p/f", "/p/fx/callback"), "/p/fx/callback");
+    assert_eq!(strip_base("/p/f", "/callback"), "/callback");
 }
 
 #[tokio::test]
