@@ -125,14 +125,14 @@ fn payload(event: &LambdaEvent<Box<RawValue>>) -> Result<Value, ServiceError> {
     })
 }
 
-/// Both functions handle one invocation at a time per process, by design
+/// The functions handle one invocation at a time per process, by design
 /// (the refresher runs with reserved concurrency 1). Lambda may set
 /// `AWS_LAMBDA_MAX_CONCURRENCY`, on which the runtime warns at every cold
 /// start that its concurrent mode is not built in; the variable has no
 /// other effect on a sequential runtime, so it is removed before the runtime
 /// starts (no other thread is running yet: the runtime is single-threaded
 /// and the SDK loads on first use).
-fn sequential_runtime() {
+pub(crate) fn sequential_runtime() {
     if let Ok(value) = std::env::var("AWS_LAMBDA_MAX_CONCURRENCY") {
         std::env::remove_var("AWS_LAMBDA_MAX_CONCURRENCY");
         tracing::debug!(
