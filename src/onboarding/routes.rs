@@ -16,6 +16,7 @@ use super::pages::{page, HttpResponse, Page};
 use super::secrets::BrowserCookie;
 use super::signing::Signer;
 use super::state;
+use crate::budget::{TimeBudget, ANSWER_MARGIN};
 use crate::ports::code_exchange::CodeExchange;
 use crate::ports::profile_store::{ProfileStore, ProfileStoreError};
 use crate::ports::{TokenRead, TokenWrite};
@@ -131,14 +132,30 @@ impl<P: ProfileStore, X: CodeExchange, S: TokenRead + TokenWrite> Onboarding<P, 
         let (response, outcome, detail) = if !request.method.eq_ignore_ascii_case("GET") {
             fail(Page::MethodNotAllowed, "not GET")
         } else {
-            match path {
-                "/authorize" => self.authorize(request.query, cookie, now, &mut io).await,
-                "/callback" => {
-                    self.callback(request.query, cookie, now, deadline, &mut io)
-                        .await
+            let routed = async {
+                match path {
+                    "/authorize" => self.authorize(request.query, cookie, now, &mut io).await,
+                    "/callback" => {
+                        self.callback(request.query, cookie, now, deadline, &mut io)
+                            .await
+                    }
+                    "/login" => self.login(request.query, cookie, now, &mut io).await,
+                    _ => fail(Page::NotFound, "unknown path"),
                 }
-                "/login" => self.login(request.query, cookie, now, &mut io).await,
-                _ => fail(Page::NotFound, "unknown path"),
+            };
+            // Every request answers before the Lambda deadline: a route
+            // still waiting on AWS or LWA by then is dropped (each of its
+            // writes is one atomic call: made or not, never half) and the
+            // seller gets the "try again" page.
+            match tokio::time::timeout_at(TimeBudget::answer_by(deadline), routed).await {
+                Ok(answer) => answer,
+                Err(_) => fail(
+                    Page::Unavailable,
+                    format!(
+                        "not finished {} ms before the invocation's deadline (AWS or LWA too slow); nothing more was written",
+                        ANSWER_MARGIN.as_millis()
+                    ),
+                ),
             }
         };
         Outcome {

@@ -27,6 +27,7 @@ const CODE: &str = "ANdNAVhyhqirUelHGEHA";
 struct Profiles {
     map: RefCell<HashMap<String, (String, Option<ProfileTags>)>>,
     fail: RefCell<bool>,
+    hang: RefCell<bool>,
     writes: RefCell<u32>,
 }
 
@@ -36,6 +37,9 @@ impl ProfileStore for Profiles {
         spid: &str,
         region: Region,
     ) -> Result<Option<String>, ProfileStoreError> {
+        if *self.hang.borrow() {
+            std::future::pending::<()>().await;
+        }
         if *self.fail.borrow() {
             return Err(ProfileStoreError::Unavailable("AccessDenied".into()));
         }
@@ -53,6 +57,9 @@ impl ProfileStore for Profiles {
         Ok(names.into_iter().next())
     }
     async fn read(&self, profile: &str) -> Result<Option<StoredProfile>, ProfileStoreError> {
+        if *self.hang.borrow() {
+            std::future::pending::<()>().await;
+        }
         if *self.fail.borrow() {
             return Err(ProfileStoreError::Unavailable("AccessDenied".into()));
         }
@@ -550,6 +557,39 @@ async fn links_and_states_issued_in_the_future_get_the_tampered_pages() {
     // The same state one second later is within the skew: connected.
     let o = get(&a, "/callback", &q, Some(&cookie), NOW + second).await;
     assert_eq!(o.response.status, 200, "{:?}", o.detail);
+}
+
+#[tokio::test]
+async fn a_route_still_waiting_at_the_deadline_answers_the_unavailable_page() {
+    let a = app();
+    let t = ticket(&a, "acme-de", "DE", Account::Seller, NOW);
+    let (state, cookie, _) = authorize(&a, &t).await;
+    *a.profiles.hang.borrow_mut() = true;
+    // A deadline already less than the answer margin away: the store never
+    // answers, the route is dropped at once, a page answers.
+    for (path, query, cookie) in [
+        ("/authorize", format!("ticket={t}"), None),
+        ("/callback", callback_query(&state, "A1"), Some(&cookie)),
+        (
+            "/login",
+            login_query(
+                "https://sellercentral-europe.amazon.com/apps/authorize/confirm",
+                "A1",
+            ),
+            None,
+        ),
+    ] {
+        let r = Request {
+            method: "GET",
+            path,
+            query: &query,
+        };
+        let o = a.handle(r, cookie.cloned(), NOW, Instant::now()).await;
+        assert_page(&o, Page::Unavailable);
+        assert!(o.detail.unwrap().contains("deadline"));
+    }
+    assert_eq!(*a.profiles.writes.borrow(), 0);
+    assert!(a.exchange.calls.borrow().is_empty());
 }
 
 #[tokio::test]
