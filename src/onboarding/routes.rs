@@ -234,5 +234,5 @@ pub fn find_cookie<'a>(
 }
 
 #[cfg(test)]
-#[path = "routes_tests.rs"]
+#[path = "routes_tests/mod.rs"]
 mod tests;
