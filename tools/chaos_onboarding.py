@@ -181,6 +181,8 @@ class Lane:
             "ONBOARDING_REDIRECT_URI": f"{BASE}/callback", "CONSENT_BASE_URL": ctx.lwa,
             "LWA_TOKEN_URL": f"{ctx.lwa}/ns/{self.ns}/auth/o2/token", "LWA_TIMEOUT_MS": "1500",
             "ONBOARDING_OPEN": "true" if self.open else "false",
+            # chaos scans every line at DEBUG; tools/onboarding_timing.py runs at INFO
+            "AWS_LAMBDA_LOG_LEVEL": getattr(ctx, "log_level", "DEBUG"),
         }
         self.binary = ctx.onboarding_binary
         self.fn = None
