@@ -18,7 +18,6 @@ import os
 import statistics
 import sys
 import time
-import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import chaos  # noqa: E402  (peers and helpers)
@@ -65,8 +64,7 @@ def main():
     # shown apart, not in the figures.
     now = int(time.time())
     t = mint_ticket(lane.key, "warm-up", "DE", now + 600, issued_unix=now)
-    lane.call(onb.url_event("/lambda-url/seller-onboarding/authorize", "ticket=" + t))
-    first = own_us(lane.fn.take_output())
+    first = own_us(lane.call(onb.url_event("/lambda-url/seller-onboarding/authorize", "ticket=" + t))[4])
     try:
         for r in range(args.rounds):
             for via in ("link", "login"):
@@ -83,8 +81,8 @@ def main():
             # /authorize alone (a fresh link, no consent)
             now = int(time.time())
             t = mint_ticket(lane.key, f"t{r}", "DE", now + 600, issued_unix=now)
-            lane.call(onb.url_event("/lambda-url/seller-onboarding/authorize", "ticket=" + urllib.parse.quote(t)))
-            for route, us, _ in own_us(lane.fn.take_output()):
+            out = lane.call(onb.url_event("/lambda-url/seller-onboarding/authorize", "ticket=" + t))[4]
+            for route, us, _ in own_us(out):
                 samples.setdefault(route, []).append(us)
     finally:
         lane.fn.stop()
