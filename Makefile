@@ -81,7 +81,7 @@ chaos: venv
 # The short seeded plan `make test` runs (under a minute; 0 violations).
 chaos-short: venv
 	cargo build --bins
-	$(PY) tools/chaos.py --seed 7 --invocations 48 --fleet-invocations 12 --reader-invocations 20 --rotator-invocations 24
+	$(PY) tools/chaos.py --seed 7 --invocations 48 --fleet-invocations 12 --reader-invocations 20 --rotator-invocations 24 --onboarding-invocations 16
 
 # ---- seller onboarding (docs/onboarding.md)
 

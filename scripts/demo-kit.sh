@@ -237,7 +237,9 @@ invoke() {
         echo "   the invocation failed (exit status $INVOKE_RC):"
         indent <"$CAP/$name.err"
     else
-        pretty <"$CAP/$name.json" | indent
+        # Masked on screen (an onboarding link is a bearer capability); the
+        # capture keeps the whole answer.
+        pretty <"$CAP/$name.json" | "${HELPER[@]}" mask | indent
     fi
 }
 field() { "${HELPER[@]}" json "$CAP/$1.json" "$2"; }

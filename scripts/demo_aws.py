@@ -58,6 +58,8 @@ _TOKEN_TAIL = r"[^\s\"'\\,;}\]<>]+"
 ACCESS_RE = re.compile(r"Atza(?:\||%7[Cc])" + _TOKEN_TAIL)
 REFRESH_RE = re.compile(r"Atzr(?:\||%7[Cc])" + _TOKEN_TAIL)
 CLIENT_SECRET_RE = re.compile(r"amzn1\.oa2-cs\.v1\." + _TOKEN_TAIL)
+# An onboarding link's ticket is a bearer capability: shown as a fingerprint.
+TICKET_RE = re.compile(r"(?<=ticket=)[A-Za-z0-9_\-.%]+")
 
 
 def fingerprint(value: str) -> str:
@@ -72,6 +74,7 @@ def mask_text(text: str) -> str:
     text = ACCESS_RE.sub(_access, text)
     text = REFRESH_RE.sub("<refresh token hidden>", text)
     text = CLIENT_SECRET_RE.sub("<client secret hidden>", text)
+    text = TICKET_RE.sub(lambda m: f"<hidden, sha256:{fingerprint(m.group(0))}>", text)
     for planted in PLANTED:
         text = text.replace(planted, "<hidden>")
     return text

@@ -546,9 +546,17 @@ fn cold_start_refuses_a_short_or_missing_signing_key() {
         ("spapi/onb-key/missing", false),
         (good.as_str(), true),
     ] {
-        let (_, output, report) = cold_start_full(SELLER_BIN, &base(key));
+        let mut env = base(key);
+        // Lambda may set it; the runtime would warn about it at every cold
+        // start (the refresher and reader remove it the same way).
+        env.push(("AWS_LAMBDA_MAX_CONCURRENCY", Some("4".into())));
+        let (_, output, report) = cold_start_full(SELLER_BIN, &env);
         if ok {
             assert!(common::cold::started(&report), "{output}");
+            assert!(
+                !output.contains("AWS_LAMBDA_MAX_CONCURRENCY"),
+                "no concurrency warning at the cold start: {output}"
+            );
         } else {
             let (path, body) = report.expect("an init error");
             assert_eq!(path, "/2018-06-01/runtime/init/error", "{output}");

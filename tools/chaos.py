@@ -36,6 +36,7 @@ Usage (with the project venv: boto3 comes with moto):
     .venv/bin/python tools/chaos.py [--seed N] [--invocations 1000] [--fleet-invocations 200]
                                     [--lanes 4] [--binary target/debug/token-refresher]
                                     [--reader-invocations 200]
+                                    [--onboarding-invocations 200]   (tools/chaos_onboarding.py)
                                     [--phase single|fleet|reader --only I] [--json FILE] [--max-violations N]
 
 Exit status 0 when no invariant was violated, 1 otherwise. Every violation
@@ -672,7 +673,9 @@ def main():
     ap.add_argument("--reader-binary", help="default: token-reader next to --binary")
     ap.add_argument("--rotator-invocations", type=int, default=200,
                     help="client-secret-rotator invocations (tools/chaos_rotator.py)")
-    ap.add_argument("--phase", choices=["single", "fleet", "reader", "rotator"])
+    ap.add_argument("--onboarding-invocations", type=int, default=200,
+                    help="seller-onboarding requests (tools/chaos_onboarding.py)")
+    ap.add_argument("--phase", choices=["single", "fleet", "reader", "rotator", "onboarding"])
     ap.add_argument("--only", type=int, help="replay one invocation's plan (with --phase) on fresh state")
     ap.add_argument("--json", help="write the figures here as JSON")
     ap.add_argument("--max-violations", type=int, default=25, help="violations printed in full")
@@ -708,8 +711,13 @@ def main():
             chaos_rotator.run_phase(ctx, [args.only], 1, stats)
         elif args.only is not None:
             phase = args.phase or "single"
-            print(json.dumps(make_plan(ctx.seed, phase, args.only), indent=1))
-            run_phase(ctx, phase, [args.only], 1, stats)
+            if phase == "onboarding":
+                import chaos_onboarding
+                print(json.dumps(chaos_onboarding.make_plan(ctx.seed, args.only), indent=1))
+                chaos_onboarding.run_phase(ctx, [args.only], 1, stats)
+            else:
+                print(json.dumps(make_plan(ctx.seed, phase, args.only), indent=1))
+                run_phase(ctx, phase, [args.only], 1, stats)
         else:
             if args.phase in (None, "single"):
                 run_phase(ctx, "single", list(range(args.invocations)), args.lanes, stats)
@@ -720,6 +728,9 @@ def main():
             if args.phase in (None, "rotator"):
                 import chaos_rotator
                 chaos_rotator.run_phase(ctx, list(range(args.rotator_invocations)), args.lanes, stats)
+            if args.phase in (None, "onboarding"):
+                import chaos_onboarding
+                chaos_onboarding.run_phase(ctx, list(range(args.onboarding_invocations)), args.lanes, stats)
     finally:
         moto.kill()
         lwa.kill()
@@ -741,7 +752,7 @@ def report(ctx, stats, elapsed, args):
     print(f"  violations         {sum(stats.violations.values())}")
     for k in ("deadline", "no_answer", "process_died", "bad_error_type", "token_invalid", "expires_backwards",
               "failed_changed", "answer_mismatch", "credentials_lost", "secret_leak",
-              "bad_batch_answer", "unverified_current", "secret_lost"):
+              "bad_batch_answer", "unverified_current", "secret_lost", "bad_status", "profile_lost"):
         print(f"    {k:<22} {stats.violations.get(k, 0)}")
     where = f" ({stats.worst_overrun_at[0]} invocation {stats.worst_overrun_at[1]})" if stats.worst_overrun_at else ""
     print(f"  worst overrun      {max(0.0, stats.worst_overrun_ms):.0f} ms past the deadline{where}; "

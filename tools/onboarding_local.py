@@ -109,9 +109,11 @@ def b64(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def ticket(key, profile, marketplace, expires_unix, account="seller", link_id=None):
-    """A link ticket as seller-onboarding signs it (src/onboarding/signing.rs, ticket.rs)."""
-    claims = {"p": profile, "m": marketplace, "a": account, "x": int(expires_unix), "i": link_id or b64(os.urandom(16))}
+def ticket(key, profile, marketplace, expires_unix, account="seller", link_id=None, issued_unix=None):
+    """A link ticket as seller-onboarding signs it (src/onboarding/signing.rs, ticket.rs);
+    issued one hour before it expires unless `issued_unix` says otherwise."""
+    issued = int(expires_unix) - 3600 if issued_unix is None else int(issued_unix)
+    claims = {"p": profile, "m": marketplace, "a": account, "x": int(expires_unix), "i": link_id or b64(os.urandom(16)), "n": issued}
     payload = b64(json.dumps(claims, separators=(",", ":")).encode())
     tag = hmac.new(key.encode(), b"spapi-onboarding-ticket-v1\n" + payload.encode(), hashlib.sha256).digest()
     return f"{payload}.{b64(tag)}"

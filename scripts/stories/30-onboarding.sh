@@ -14,6 +14,28 @@ ONB_PROFILE="umbrella-de"
 ONB_SELLER="A1DEMOUMBRELLA"
 ONB_LWA="http://127.0.0.1:$LWA_PORT"
 
+# onb_login SELLER HOST NAME: the Login-URI path as Amazon drives it, in the cookie
+# jar's browser: the stand-in's Appstore step (HOST: the seller's Seller Central)
+# -> /login -> the confirm page's Authorize -> /callback. Captures
+# $CAP/NAME.http (the /login answer) and $CAP/NAME-callback.http.
+onb_login() {
+    local seller=$1 host=$2 name=$3 login confirm callback
+    login=$($ONB appstore "$ONB_LWA" "$host" "$ONB_BASE/login" "$seller") ||
+        die "the stand-in's Appstore did not redirect"
+    note "Amazon opens the Login URI: ${login%%\?*}?amazon_callback_uri=…&amazon_state=…&selling_partner_id=$seller"
+    log_mark
+    curl -s -i --max-time 120 -c "$ONB_JAR" -b "$ONB_JAR" "$login" | tr -d '\r' >"$CAP/$name.http" || true
+    ONB_CONFIRM=$(http "$name" header location)
+    expect "302 back to Amazon (the seller was found by tag)" \
+        eval '[[ "$(http '"$name"' status)" == 302 && "$ONB_CONFIRM" == "$ONB_LWA/'"$host"'/apps/authorize/confirm?"* ]]'
+    curl -s --max-time 60 "$ONB_CONFIRM" >"$CAP/$name-confirm.html" || true
+    callback=$($ONB approve "$ONB_CONFIRM" "$seller") || die "the confirm page's Authorize did not redirect"
+    note "the seller clicks Authorize; Amazon redirects to ${callback%%\?*}?spapi_oauth_code=…&state=…"
+    curl -s -i --max-time 120 -c "$ONB_JAR" -b "$ONB_JAR" "$callback" | tr -d '\r' >"$CAP/$name-callback.http" || true
+    function_log
+    note "the page: $(http "$name-callback" status) $(grep -o '<h1>[^<]*' "$CAP/$name-callback.http" | sed 's/<h1>//')"
+}
+
 heading "11. Seller onboarding: a third cargo lambda watch runs seller-onboarding with the fleet's prefixes"
 # The redirect URI names the watch's port, so pick the port first and check it was used.
 for attempt in 1 2 3; do
@@ -58,6 +80,10 @@ invoke onboard-link seller-onboarding "{\"action\":\"link\",\"profile\":\"$ONB_P
 function_log
 expect "$LAST_FN answered without an error" ok_rc "$INVOKE_RC"
 ONB_LINK=$(field onboard-link url)
+# The link is a bearer capability: shown fingerprinted, kept whole in a file.
+ONB_LINK_FILE="$RUN/onboarding-link.txt"
+(umask 077 && printf '%s\n' "$ONB_LINK" >"$ONB_LINK_FILE")
+note "the link (shown shortened; whole in ${ONB_LINK_FILE#"$ROOT"/}): $(printf '%s' "$ONB_LINK" | "${HELPER[@]}" mask)"
 expect "a link to $ONB_BASE/authorize, region eu" \
     eval '[[ "$ONB_LINK" == "$ONB_BASE/authorize?ticket="* && "$(field onboard-link region)" == eu ]]'
 
@@ -113,19 +139,8 @@ expect "410 for the used link, 403 for another browser" \
     eval '[[ "$(http onb-reused status)" == 410 && "$(http onb-other-browser status)" == 403 ]]'
 
 heading "17. Re-authorization through the Login URI (the Appstore, and every 365 days)"
-ONB_LOGIN=$($ONB appstore "$ONB_LWA" sellercentral-europe.amazon.com "$ONB_BASE/login" "$ONB_SELLER") ||
-    die "the stand-in's Appstore did not redirect"
-note "Amazon opens the Login URI: ${ONB_LOGIN%%\?*}?amazon_callback_uri=…&amazon_state=…&selling_partner_id=$ONB_SELLER"
-log_mark
-curl -s -i --max-time 120 -c "$ONB_JAR" -b "$ONB_JAR" "$ONB_LOGIN" | tr -d '\r' >"$CAP/onb-login.http" || true
-ONB_CONFIRM=$(http onb-login header location)
-expect "302 back to Amazon (the seller was found by tag)" \
-    eval '[[ "$(http onb-login status)" == 302 && "$ONB_CONFIRM" == "$ONB_LWA/sellercentral-europe.amazon.com/apps/authorize/confirm?"* ]]'
-curl -s --max-time 60 "$ONB_CONFIRM" >"$CAP/onb-confirm.html" || true
-ONB_CALLBACK2=$($ONB approve "$ONB_CONFIRM" "$ONB_SELLER") || die "the confirm page's Authorize did not redirect"
-curl -s -i --max-time 120 -c "$ONB_JAR" -b "$ONB_JAR" "$ONB_CALLBACK2" | tr -d '\r' >"$CAP/onb-callback2.http" || true
-function_log
+onb_login "$ONB_SELLER" sellercentral-europe.amazon.com onb-login
 ONB_MOTO="http://127.0.0.1:$MOTO_PORT" $ONB show-profile "${FLEET_SECRET_PREFIX}$ONB_PROFILE" >"$CAP/onb-profile2.json"
 expect "connected again with a new refresh token ($(field onb-profile value.refresh_token) -> $(field onb-profile2 value.refresh_token))" \
-    eval '[[ "$(http onb-callback2 status)" == 200 && "$(field onb-profile2 value.refresh_token)" != "$(field onb-profile value.refresh_token)" ]]'
+    eval '[[ "$(http onb-login-callback status)" == 200 && "$(field onb-profile2 value.refresh_token)" != "$(field onb-profile value.refresh_token)" ]]'
 note "more: docs/onboarding.md; in DEMO_KEEP=1 runs: make onboard-link PROFILE=… MARKETPLACE=… LOCAL_PORT=$ONB_PORT"

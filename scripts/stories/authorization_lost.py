@@ -6,11 +6,9 @@
                                                      event; prints the queue URL
     authorization_lost.py events QUEUE_URL OUT       the events delivered so far (kept in OUT, JSON):
                                                      a table on stdout (never a secret: there is none)
-    authorization_lost.py seller NAME TOKEN_LABEL [revoked]
-                                                     profile secret NAME under the fleet prefix with a
-                                                     demo refresh token (created, or its token replaced,
-                                                     as the onboarding Login-URI path does), known to the
-                                                     LWA stand-in's fleet namespace (revoked or not)
+    authorization_lost.py revoke SECRET_ID           the seller revokes the app: the refresh token in
+                                                     that profile secret is revoked in the LWA stand-in
+                                                     (printed as its fingerprint)
     authorization_lost.py marker PARAMETER OUT       the parameter's authorization_lost object -> OUT
 
 Environment: DEMO_AWS_ENDPOINT (moto), DEMO_LWA_CONTROL (the stand-in's /_control/fleet URL).
@@ -68,36 +66,20 @@ def cmd_events(args):
     return 0
 
 
-def _token(label):
-    return f"Atzr|DEMO-RT-{label}"
-
-
-def cmd_seller(args):
-    name, label = args[0], args[1]
-    revoked = len(args) > 2 and args[2] == "revoked"
-    token = _token(label)
-    # The stand-in learns the token first (state read and written back whole).
-    control = os.environ["DEMO_LWA_CONTROL"]
-    with urllib.request.urlopen(control, timeout=10) as r:
-        state = json.load(r)  # holds secrets: never printed
-    client = state["clients"][0]
-    client["refresh_tokens"] = sorted(set(client["refresh_tokens"]) | {token})
-    revoked_set = set(client.get("revoked_refresh_tokens", []))
-    client["revoked_refresh_tokens"] = sorted(revoked_set | {token} if revoked else revoked_set - {token})
-    doc = {"clients": [client], "expires_in": state.get("expires_in", 3600)}
-    demo_aws._put_json(control, doc)
-    sm = demo_aws._aws("secretsmanager")
-    secret_id = demo_aws.SELLER_PREFIX + name
-    value = json.dumps({"refresh_token": token, "selling_partner_id": "A3DEMO" + label.split("-")[0],
-                        "region": "eu", "authorized_at": "2026-12-01T00:00:00Z"})
-    try:
-        sm.create_secret(Name=secret_id, SecretString=value)
-        what = "created"
-    except sm.exceptions.ResourceExistsException:
-        sm.put_secret_value(SecretId=secret_id, SecretString=value)
-        what = "updated"
-    print(f"secret {secret_id} {what}: refresh token sha256:{demo_aws.fingerprint(token)}"
-          f"{' (revoked in the LWA stand-in)' if revoked else ''}")
+def cmd_revoke(args):
+    secret_id = args[0]
+    doc = json.loads(demo_aws._aws("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"])
+    token = doc["refresh_token"]  # never printed
+    req = urllib.request.Request(
+        os.environ["DEMO_LWA_CONTROL"] + "/revoke", data=json.dumps({"refresh_token": token}).encode(),
+        method="POST", headers={"content-type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=10) as r:
+        revoked = json.load(r)["revoked"]
+    if revoked != 1:
+        sys.stderr.write(f"the stand-in did not know {secret_id}'s refresh token\n")
+        return 1
+    print(f"revoked in the LWA stand-in: {secret_id}'s refresh token sha256:{demo_aws.fingerprint(token)}")
     return 0
 
 
@@ -113,7 +95,7 @@ def cmd_marker(args):
     return 0
 
 
-COMMANDS = {"watch-events": cmd_watch_events, "events": cmd_events, "seller": cmd_seller, "marker": cmd_marker}
+COMMANDS = {"watch-events": cmd_watch_events, "events": cmd_events, "revoke": cmd_revoke, "marker": cmd_marker}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

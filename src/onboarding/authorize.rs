@@ -34,6 +34,12 @@ impl<P: ProfileStore, X: CodeExchange, S: TokenRead + TokenWrite> Onboarding<P, 
                 return fail(Page::LinkInvalid, "link signature or content invalid")
             }
             Err(LinkError::Expired) => return fail(Page::LinkExpired, "link expired"),
+            Err(LinkError::FromTheFuture) => {
+                return fail(
+                    Page::LinkInvalid,
+                    "link issued in the future (beyond the clock skew allowed)",
+                )
+            }
         };
         match io.time(self.profiles.read(&link.profile)).await {
             Err(e) => {

@@ -57,6 +57,12 @@ impl<P: ProfileStore, X: CodeExchange, S: TokenRead + TokenWrite> Onboarding<P, 
             Ok(c) => c,
             Err(StateError::Malformed) => return fail(Page::BadRequest, "state malformed"),
             Err(StateError::Forged) => return fail(Page::StateForged, "state signature invalid"),
+            Err(StateError::FromTheFuture) => {
+                return fail(
+                    Page::StateForged,
+                    "state issued in the future (beyond the clock skew allowed)",
+                )
+            }
             Err(StateError::Expired) => {
                 return fail(Page::StateExpired, "state older than 10 minutes")
             }

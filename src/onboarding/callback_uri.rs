@@ -104,6 +104,29 @@ mod tests {
     }
 
     #[test]
+    fn user_info_of_either_kind_and_the_length_boundary() {
+        for raw in [
+            "https://user@sellercentral.amazon.com/x",
+            "https://:pw@sellercentral.amazon.com/x",
+            "https://user:pw@sellercentral.amazon.com/x",
+        ] {
+            assert_eq!(
+                check(raw, None).map(|(_, r)| r),
+                Err("carries user info"),
+                "{raw}"
+            );
+        }
+        let head = "https://sellercentral.amazon.com/";
+        let longest = format!("{head}{}", "a".repeat(MAX_LEN - head.len()));
+        assert_eq!(longest.len(), MAX_LEN);
+        assert_eq!(check(&longest, None).map(|(_, r)| r), Ok(Region::Na));
+        assert_eq!(
+            check(&format!("{longest}a"), None).map(|(_, r)| r),
+            Err("too long")
+        );
+    }
+
+    #[test]
     fn consent_base_for_local_runs() {
         let base = Url::parse("http://127.0.0.1:5555").unwrap();
         let ok = "http://127.0.0.1:5555/sellercentral.amazon.co.jp/apps/authorize/confirm";

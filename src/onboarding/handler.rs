@@ -7,7 +7,7 @@
 
 use super::cookie::binding_cookie;
 use super::link::link;
-use super::routes::{strip_local_prefix, Onboarding, Request};
+use super::routes::{Onboarding, Request};
 use crate::error::ServiceError;
 use crate::ports::code_exchange::CodeExchange;
 use crate::ports::profile_store::ProfileStore;
@@ -74,7 +74,7 @@ pub async fn handle_onboarding<P: ProfileStore, X: CodeExchange, S: TokenRead + 
     let cookie = binding_cookie(cookie_pairs(event), app.settings().secure_cookies);
     let outcome = app.handle(request, cookie, now, deadline).await;
     let total = started.elapsed();
-    let route = match strip_local_prefix(request.path) {
+    let route = match app.settings().route(request.path) {
         p @ ("/authorize" | "/callback" | "/login") => p,
         _ => "other",
     };

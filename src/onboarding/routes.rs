@@ -16,6 +16,7 @@ use super::pages::{page, HttpResponse, Page};
 use super::secrets::BrowserCookie;
 use super::signing::Signer;
 use super::state;
+use crate::budget::{TimeBudget, ANSWER_MARGIN};
 use crate::ports::code_exchange::CodeExchange;
 use crate::ports::profile_store::{ProfileStore, ProfileStoreError};
 use crate::ports::{TokenRead, TokenWrite};
@@ -50,7 +51,8 @@ pub struct Settings {
 pub struct Request<'a> {
     /// HTTP method.
     pub method: &'a str,
-    /// Path (a local `/lambda-url/<function>` prefix is ignored).
+    /// Path (the redirect URI's own path prefix, e.g. the local
+    /// `/lambda-url/<function>`, is removed by [`Settings::route`]).
     pub path: &'a str,
     /// Raw query string, without `?`.
     pub query: &'a str,
@@ -126,18 +128,34 @@ impl<P: ProfileStore, X: CodeExchange, S: TokenRead + TokenWrite> Onboarding<P, 
         deadline: Instant,
     ) -> Outcome {
         let mut io = Io(Duration::ZERO);
-        let path = strip_local_prefix(request.path);
+        let path = self.settings.route(request.path);
         let (response, outcome, detail) = if !request.method.eq_ignore_ascii_case("GET") {
             fail(Page::MethodNotAllowed, "not GET")
         } else {
-            match path {
-                "/authorize" => self.authorize(request.query, cookie, now, &mut io).await,
-                "/callback" => {
-                    self.callback(request.query, cookie, now, deadline, &mut io)
-                        .await
+            let routed = async {
+                match path {
+                    "/authorize" => self.authorize(request.query, cookie, now, &mut io).await,
+                    "/callback" => {
+                        self.callback(request.query, cookie, now, deadline, &mut io)
+                            .await
+                    }
+                    "/login" => self.login(request.query, cookie, now, &mut io).await,
+                    _ => fail(Page::NotFound, "unknown path"),
                 }
-                "/login" => self.login(request.query, cookie, now, &mut io).await,
-                _ => fail(Page::NotFound, "unknown path"),
+            };
+            // Every request answers before the Lambda deadline: a route
+            // still waiting on AWS or LWA by then is dropped (each of its
+            // writes is one atomic call: made or not, never half) and the
+            // seller gets the "try again" page.
+            match tokio::time::timeout_at(TimeBudget::answer_by(deadline), routed).await {
+                Ok(answer) => answer,
+                Err(_) => fail(
+                    Page::Unavailable,
+                    format!(
+                        "not finished {} ms before the invocation's deadline (AWS or LWA too slow); nothing more was written",
+                        ANSWER_MARGIN.as_millis()
+                    ),
+                ),
             }
         };
         Outcome {
@@ -172,11 +190,38 @@ pub(super) fn store_detail(e: &ProfileStoreError) -> String {
     }
 }
 
-/// `/lambda-url/<function>/x` → `/x` (cargo lambda watch's function URL path).
-pub fn strip_local_prefix(path: &str) -> &str {
-    match path.strip_prefix("/lambda-url/") {
-        Some(rest) => rest.find('/').map(|i| &rest[i..]).unwrap_or("/"),
-        None => path,
+impl Settings {
+    /// The path prefix the function is served under: the redirect URI's
+    /// path without its final `/callback` (`""` for a function URL in AWS,
+    /// `/lambda-url/<function>` under `cargo lambda watch`).
+    pub fn base_path(&self) -> &str {
+        let uri = self.redirect_uri.as_str();
+        let after_scheme = uri.find("://").map_or(0, |i| i + 3);
+        let path = uri[after_scheme..]
+            .find('/')
+            .map_or("", |i| &uri[after_scheme + i..]);
+        path.strip_suffix("/callback").unwrap_or(path)
+    }
+
+    /// The route of a request path: the path with [`Self::base_path`]
+    /// removed (`/lambda-url/seller-onboarding/authorize` → `/authorize`
+    /// locally). Only that prefix is removed: in AWS,
+    /// `/lambda-url/x/authorize` stays as it is (404).
+    pub fn route<'a>(&self, path: &'a str) -> &'a str {
+        strip_base(self.base_path(), path)
+    }
+}
+
+/// `path` without the prefix `base` (`""` or `/a/b`, no trailing slash);
+/// `base` itself is `/`; any other path is returned unchanged.
+pub fn strip_base<'a>(base: &str, path: &'a str) -> &'a str {
+    if base.is_empty() {
+        return path;
+    }
+    match path.strip_prefix(base) {
+        Some("") => "/",
+        Some(rest) if rest.starts_with('/') => rest,
+        _ => path,
     }
 }
 
@@ -189,5 +234,5 @@ pub fn find_cookie<'a>(
 }
 
 #[cfg(test)]
-#[path = "routes_tests.rs"]
+#[path = "routes_tests/mod.rs"]
 mod tests;

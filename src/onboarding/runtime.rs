@@ -14,7 +14,7 @@ use crate::config::ConfigError;
 use crate::handler::deadline_instant;
 use crate::lwa::LwaClient;
 use crate::ports::system_clock;
-use crate::runtime::fail_init;
+use crate::runtime::{fail_init, sequential_runtime};
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 
@@ -75,6 +75,7 @@ pub async fn run_onboarding() -> Result<(), lambda_runtime::Error> {
         SsmTokenStore::new(sdk, config.kms_key_id.clone()),
     );
     drop(key);
+    sequential_runtime();
     let (app, clock) = (&app, &clock);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let deadline = deadline_instant(event.context.deadline(), clock.as_ref());

@@ -15,6 +15,19 @@ use serde::Serialize;
 /// The longest signed token accepted (a `state` is ~250 characters).
 pub const MAX_TOKEN_LEN: usize = 1024;
 
+/// How far in the future a link or `state` may claim to have been issued
+/// and still be accepted: clocks of the Lambda hosts that mint and check
+/// them may differ by this much (they are NTP-synchronised; 60 s is ample).
+/// Anything issued later than `now` + this is refused like a forged one.
+pub const MAX_CLOCK_SKEW: time::Duration = time::Duration::seconds(60);
+
+/// `true` when a token issued at `issued_at` (Unix seconds) claims a time
+/// later than `now` + [`MAX_CLOCK_SKEW`]: minted by a clock that runs
+/// ahead, or crafted to outlive its lifetime. `now` is the clock seam's.
+pub fn issued_in_future(issued_at: i64, now: time::OffsetDateTime) -> bool {
+    issued_at > (now + MAX_CLOCK_SKEW).unix_timestamp()
+}
+
 /// What a token is for; part of the signed data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {

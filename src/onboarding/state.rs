@@ -10,7 +10,9 @@
 
 use super::marketplace::Region;
 use super::secrets::{BrowserCookie, OAuthState};
-use super::signing::{random_token, same, sha256_b64, Purpose, SignatureError, Signer};
+use super::signing::{
+    issued_in_future, random_token, same, sha256_b64, Purpose, SignatureError, Signer,
+};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -71,6 +73,9 @@ pub enum StateError {
     Forged,
     /// Older than 10 minutes (403).
     Expired,
+    /// Issued later than now (beyond [`super::signing::MAX_CLOCK_SKEW`]):
+    /// refused with the forged `state`'s page (403).
+    FromTheFuture,
     /// This browser does not hold the cookie the `state` was bound to (403).
     OtherBrowser,
 }
@@ -116,8 +121,10 @@ pub fn mint(
     OAuthState::new(signer.sign(Purpose::State, &wire))
 }
 
-/// Checks a `state`: signature, then expiry at `now`, then the browser's
-/// cookie (`None` when the request carried none).
+/// Checks a `state`: signature, then its issue time (its expiry minus
+/// [`STATE_LIFETIME`]) not later than `now` + the clock skew, then expiry
+/// at `now`, then the browser's cookie (`None` when the request carried
+/// none).
 pub fn verify(
     signer: &Signer,
     state: &OAuthState,
@@ -142,6 +149,9 @@ pub fn verify(
         (None, None, Some(selling_partner_id)) => Flow::Login { selling_partner_id },
         _ => return Err(StateError::Malformed),
     };
+    if issued_in_future(wire.x.saturating_sub(STATE_LIFETIME.whole_seconds()), now) {
+        return Err(StateError::FromTheFuture);
+    }
     if now >= expires_at {
         return Err(StateError::Expired);
     }
@@ -203,6 +213,36 @@ mod tests {
         assert_eq!(
             verify(&signer(), &s, Some(&c), NOW + STATE_LIFETIME),
             Err(StateError::Expired)
+        );
+    }
+
+    #[test]
+    fn issued_in_the_future_is_refused_beyond_the_clock_skew() {
+        let c = new_cookie();
+        let skew = super::super::signing::MAX_CLOCK_SKEW;
+        // Minted by a clock exactly 60 s ahead: accepted.
+        let s = mint(&signer(), "p", Region::Eu, link_flow(), &c, NOW + skew);
+        assert!(verify(&signer(), &s, Some(&c), NOW).is_ok());
+        // One second more: refused, even though it is far from expired.
+        let one_more = NOW + skew + time::Duration::seconds(1);
+        let s = mint(&signer(), "p", Region::Eu, link_flow(), &c, one_more);
+        assert_eq!(
+            verify(&signer(), &s, Some(&c), NOW),
+            Err(StateError::FromTheFuture)
+        );
+        assert!(verify(&signer(), &s, Some(&c), NOW + time::Duration::seconds(1)).is_ok());
+        // A day ahead (a state that would outlive its 10 minutes).
+        let s = mint(
+            &signer(),
+            "p",
+            Region::Eu,
+            link_flow(),
+            &c,
+            NOW + time::Duration::days(1),
+        );
+        assert_eq!(
+            verify(&signer(), &s, Some(&c), NOW),
+            Err(StateError::FromTheFuture)
         );
     }
 

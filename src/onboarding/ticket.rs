@@ -5,7 +5,7 @@
 
 use super::marketplace::{Account, Marketplace};
 use super::secrets::Ticket;
-use super::signing::{random_token, Purpose, SignatureError, Signer};
+use super::signing::{issued_in_future, random_token, Purpose, SignatureError, Signer};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -37,6 +37,9 @@ struct Wire {
     a: String,
     x: i64,
     i: String,
+    /// Issued at (Unix seconds). Links minted before this field existed
+    /// are refused (ask for a new link).
+    n: i64,
 }
 
 /// Why a link was refused.
@@ -46,6 +49,9 @@ pub enum LinkError {
     Invalid,
     /// Past its expiry.
     Expired,
+    /// Issued later than now (beyond [`super::signing::MAX_CLOCK_SKEW`]):
+    /// refused with the invalid link's page.
+    FromTheFuture,
 }
 
 /// Mints a link valid for `valid_hours` from `now`.
@@ -57,8 +63,8 @@ pub fn mint(
     valid_hours: u32,
     now: OffsetDateTime,
 ) -> (Ticket, LinkClaims) {
-    let expires_at =
-        now.replace_nanosecond(0).unwrap_or(now) + time::Duration::hours(i64::from(valid_hours));
+    let issued_at = now.replace_nanosecond(0).unwrap_or(now);
+    let expires_at = issued_at + time::Duration::hours(i64::from(valid_hours));
     let claims = LinkClaims {
         profile: profile.to_owned(),
         marketplace,
@@ -72,11 +78,14 @@ pub fn mint(
         a: account.as_str().to_owned(),
         x: expires_at.unix_timestamp(),
         i: claims.link_id.clone(),
+        n: issued_at.unix_timestamp(),
     };
     (Ticket::new(signer.sign(Purpose::Ticket, &wire)), claims)
 }
 
-/// Checks a link's signature and expiry at `now`.
+/// Checks a link's signature, its issue time (not later than `now` + the
+/// clock skew; a lifetime of at most [`MAX_VALID_HOURS`]) and its expiry at
+/// `now`.
 pub fn verify(
     signer: &Signer,
     ticket: &Ticket,
@@ -89,6 +98,13 @@ pub fn verify(
     let account = Account::parse(&wire.a).ok_or(LinkError::Invalid)?;
     crate::profile::check_profile_name(&wire.p).map_err(|_| LinkError::Invalid)?;
     let expires_at = OffsetDateTime::from_unix_timestamp(wire.x).map_err(|_| LinkError::Invalid)?;
+    let lifetime = wire.x.checked_sub(wire.n).ok_or(LinkError::Invalid)?;
+    if !(0..=i64::from(MAX_VALID_HOURS) * 3600).contains(&lifetime) {
+        return Err(LinkError::Invalid);
+    }
+    if issued_in_future(wire.n, now) {
+        return Err(LinkError::FromTheFuture);
+    }
     if now >= expires_at {
         return Err(LinkError::Expired);
     }
@@ -125,6 +141,56 @@ mod tests {
     }
 
     #[test]
+    fn issued_in_the_future_is_refused_beyond_the_clock_skew() {
+        let now = datetime!(2026-12-01 10:00:00 UTC);
+        let de = Marketplace::find("DE").unwrap();
+        let skew = super::super::signing::MAX_CLOCK_SKEW;
+        let (t, _) = mint(&signer(), "acme-de", de, Account::Seller, 1, now + skew);
+        assert!(verify(&signer(), &t, now).is_ok());
+        let one_more = now + skew + time::Duration::seconds(1);
+        let (t, _) = mint(&signer(), "acme-de", de, Account::Seller, 1, one_more);
+        assert_eq!(verify(&signer(), &t, now), Err(LinkError::FromTheFuture));
+        assert!(verify(&signer(), &t, now + time::Duration::seconds(1)).is_ok());
+        let (t, _) = mint(
+            &signer(),
+            "acme-de",
+            de,
+            Account::Seller,
+            720,
+            now + time::Duration::days(400),
+        );
+        assert_eq!(verify(&signer(), &t, now), Err(LinkError::FromTheFuture));
+    }
+
+    #[test]
+    fn a_lifetime_beyond_720_hours_or_negative_is_invalid() {
+        let now = datetime!(2026-12-01 10:00:00 UTC);
+        let n = now.unix_timestamp();
+        for (x, ok) in [
+            (n + 720 * 3600, true),
+            (n + 720 * 3600 + 1, false),
+            (n, false), // lifetime 0: valid claims, but expired now
+            (n - 1, false),
+        ] {
+            let wire = Wire {
+                p: "acme".into(),
+                m: "DE".into(),
+                a: "seller".into(),
+                x,
+                i: "i".into(),
+                n,
+            };
+            let t = Ticket::new(signer().sign(Purpose::Ticket, &wire));
+            let got = verify(&signer(), &t, now);
+            match (x - n, ok) {
+                (0, _) => assert_eq!(got, Err(LinkError::Expired)),
+                (_, true) => assert!(got.is_ok(), "{x}"),
+                (_, false) => assert_eq!(got, Err(LinkError::Invalid), "{x}"),
+            }
+        }
+    }
+
+    #[test]
     fn ids_are_unique_and_other_keys_refused() {
         let now = datetime!(2026-12-01 10:00:00 UTC);
         let us = Marketplace::find("us").unwrap();
@@ -149,6 +215,7 @@ mod tests {
                 a: "seller".into(),
                 x: i64::MAX,
                 i: "i".into(),
+                n: 0,
             },
             Wire {
                 p: "acme".into(),
@@ -156,6 +223,7 @@ mod tests {
                 a: "seller".into(),
                 x: i64::MAX,
                 i: "i".into(),
+                n: 0,
             },
             Wire {
                 p: "acme".into(),
@@ -163,6 +231,7 @@ mod tests {
                 a: "buyer".into(),
                 x: i64::MAX,
                 i: "i".into(),
+                n: 0,
             },
             Wire {
                 p: "acme".into(),
@@ -170,6 +239,7 @@ mod tests {
                 a: "seller".into(),
                 x: i64::MAX,
                 i: "i".into(),
+                n: 0,
             },
         ] {
             let t = Ticket::new(signer().sign(Purpose::Ticket, &wire));
