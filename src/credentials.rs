@@ -374,7 +374,9 @@ mod tests {
 
     #[test]
     fn debug_names_the_client_and_grant_and_hides_the_secrets() {
-        let c = ok(r#"{"client_id":"amzn1.application-oa2-client.A","client_secret":"amzn1.oa2-cs.v1.S3CRET","refresh_token":"Atzr|R3FRESH"}"#);
+        let c = ok(
+            r#"{"client_id":"amzn1.application-oa2-client.A","client_secret":"amzn1.oa2-cs.v1.S3CRET","refresh_token":"Atzr|R3FRESH"}"#,
+        );
         assert_eq!(
             format!("{c:?}"),
             format!(
@@ -383,7 +385,10 @@ mod tests {
             )
         );
         let shown = format!("{c:?}");
-        assert!(!shown.contains("S3CRET") && !shown.contains("R3FRESH"), "{shown}");
+        assert!(
+            !shown.contains("S3CRET") && !shown.contains("R3FRESH"),
+            "{shown}"
+        );
     }
     fn bad(s: &str) -> String {
         parse_credentials("lwa/test", s)
