@@ -273,8 +273,9 @@ mod tests {
         match c.rotate_client_secret(&token, deadline).await {
             Err(RotateCallError::Unavailable { attempts, last }) => {
                 assert_eq!(attempts, 1);
+                // reqwest's own timeout or ours, whichever fires first.
                 assert!(
-                    last.starts_with("no answer within 300 ms; not repeated"),
+                    last.contains("; not repeated, because the call may have gone through"),
                     "{last}"
                 );
             }
