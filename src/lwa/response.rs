@@ -40,8 +40,6 @@ fn short(s: &str) -> String {
 
 /// Turns one HTTP answer into a result or a reason to retry. `known` are the
 /// values sent (secrets among them): LWA's text is scrubbed of them.
-/// Turns one HTTP answer into a result or a reason to retry. `known` are the
-/// values sent (secrets among them): LWA's text is scrubbed of them.
 /// `requested_at` is when the request was sent; `now` is when the answer
 /// came (for a `Retry-After` date).
 pub(crate) fn classify(
@@ -224,6 +222,118 @@ mod tests {
 
     fn run(status: u16, ct: &str, body: &str) -> Attempt {
         classify(status, &headers(ct), body.as_bytes(), T0, T0, &["S3CRET"])
+    }
+
+    fn why(attempt: Attempt) -> String {
+        match attempt {
+            Attempt::Retry { why, .. } => why,
+            Attempt::Done(r) => panic!("expected a retry, got {:?}", r.err()),
+        }
+    }
+
+    #[test]
+    fn a_retry_names_the_media_type_and_the_kind_of_body() {
+        assert_eq!(
+            why(run(503, "text/html; charset=utf-8", "<html>busy</html>")),
+            "HTTP 503 with a text/html body (not JSON)"
+        );
+        assert_eq!(
+            why(run(502, "text/plain", "")),
+            "HTTP 502 with an empty body"
+        );
+        let no_type = classify(503, &HeaderMap::new(), b"busy", T0, T0, &[]);
+        assert_eq!(
+            why(no_type),
+            "HTTP 503 with a no content type body (not JSON)"
+        );
+        let blank = classify(503, &headers(" ; charset=x"), b"busy", T0, T0, &[]);
+        assert_eq!(
+            why(blank),
+            "HTTP 503 with a no content type body (not JSON)"
+        );
+        assert_eq!(
+            why(run(500, "application/json", r#"{"message":"x"}"#)),
+            "HTTP 500 with a application/json body without an `error` field"
+        );
+    }
+
+    #[test]
+    fn a_wrong_path_is_final_and_says_which() {
+        for (status, error) in [(404, "not_found"), (405, "method_not_allowed")] {
+            match run(status, "text/html", "<html>") {
+                Attempt::Done(Err(LwaError::Rejected {
+                    error: e,
+                    status: s,
+                    ..
+                })) => {
+                    assert_eq!((e.as_str(), s), (error, status));
+                }
+                other => panic!("{status}: expected a rejection, got {}", why(other)),
+            }
+        }
+    }
+
+    #[test]
+    fn a_long_description_is_cut_at_a_character_boundary() {
+        // One ASCII byte, then two-byte characters: byte 300 falls inside one.
+        let text = format!("a{}", "é".repeat(200));
+        let body = format!(r#"{{"error":"invalid_grant","error_description":"{text}"}}"#);
+        match run(400, "application/json", &body) {
+            Attempt::Done(Err(LwaError::Rejected { description, .. })) => {
+                let d = description.unwrap();
+                assert_eq!(d, format!("a{}…", "é".repeat(149)));
+            }
+            other => panic!("expected a rejection, got {}", why(other)),
+        }
+        // At most 300 bytes: kept whole.
+        let text = "x".repeat(300);
+        let body = format!(r#"{{"error":"invalid_grant","error_description":"{text}"}}"#);
+        match run(400, "application/json", &body) {
+            Attempt::Done(Err(LwaError::Rejected { description, .. })) => {
+                assert_eq!(description.unwrap(), text)
+            }
+            other => panic!("expected a rejection, got {}", why(other)),
+        }
+    }
+
+    #[test]
+    fn an_unknown_error_code_quoting_a_sent_value_is_withheld() {
+        let body = r#"{"error":"bad_S3CRET-AND-MORE"}"#;
+        let got = classify(
+            400,
+            &headers("application/json"),
+            body.as_bytes(),
+            T0,
+            T0,
+            &["S3CRET-AND-MORE"],
+        );
+        match got {
+            Attempt::Done(Err(LwaError::Rejected { error, .. })) => {
+                assert!(!error.contains("S3CRET"), "{error}");
+                assert_eq!(error, crate::quote_check::WITHHELD);
+            }
+            other => panic!("expected a rejection, got {}", why(other)),
+        }
+    }
+
+    #[test]
+    fn an_access_token_up_to_2048_bytes_is_accepted() {
+        let ok = format!(
+            r#"{{"access_token":"Atza|{}","expires_in":3600}}"#,
+            "x".repeat(2043)
+        );
+        assert!(matches!(
+            run(200, "application/json", &ok),
+            Attempt::Done(Ok(_))
+        ));
+        let long = format!(
+            r#"{{"access_token":"Atza|{}","expires_in":3600}}"#,
+            "x".repeat(2044)
+        );
+        assert!(matches!(
+            run(200, "application/json", &long),
+            Attempt::Done(Err(LwaError::Malformed { .. }))
+        ));
     }
 
     #[test]
