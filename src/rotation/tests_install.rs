@@ -208,3 +208,35 @@ async fn a_failed_save_writes_nothing_and_is_retried() {
     let pending: Value = serde_json::from_str(&w.sm.text(Stage::Pending).unwrap()).unwrap();
     assert_eq!(pending["client_secret"], NEW);
 }
+
+/// A duplicate of the notification whose secret is already current removes a
+/// leftover AWSPENDING label only when it holds that same secret; a newer
+/// secret waiting as AWSPENDING keeps its label.
+#[tokio::test]
+async fn a_duplicate_clears_only_a_leftover_pending_of_the_current_secret() {
+    let w = world();
+    let dup = new_secret_body(ME, NEW, "2026-10-28T10:00:00Z", "n-1");
+    run(&w, batch(&[&dup]), NOW).await.unwrap();
+    // A leftover label on a version holding the current secret: removed.
+    let leftover =
+        w.sm.write(&w.sm.text(Stage::Current).unwrap(), Stage::Pending);
+    journal(&w);
+    run(&w, batch(&[&dup]), NOW).await.unwrap();
+    assert_eq!(effects(&w), [format!("sm.remove AWSPENDING {leftover}")]);
+    assert!(w.sm.text(Stage::Pending).is_none());
+    // A newer secret waits (LWA does not accept it yet): the duplicate leaves it.
+    let newer = new_secret_body(
+        ME,
+        "amzn1.oa2-cs.v1.PLANTED-NEWER",
+        "2027-01-01T00:00:00Z",
+        "n-2",
+    );
+    let out = run(&w, batch(&[&newer]), NOW).await.unwrap();
+    assert_eq!(failures(&out), ["m0"]);
+    journal(&w);
+    let out = run(&w, batch(&[&dup]), NOW).await.unwrap();
+    assert!(failures(&out).is_empty());
+    assert!(effects(&w).is_empty(), "{:?}", effects(&w));
+    let waiting: Value = serde_json::from_str(&w.sm.text(Stage::Pending).unwrap()).unwrap();
+    assert_eq!(waiting["client_secret"], "amzn1.oa2-cs.v1.PLANTED-NEWER");
+}
