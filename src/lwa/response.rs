@@ -317,6 +317,24 @@ mod tests {
     }
 
     #[test]
+    fn a_rotated_refresh_token_is_kept_only_when_usable() {
+        let refresh = |value: &str| {
+            let body = format!(
+                r#"{{"access_token":"Atza|A","expires_in":3600,"refresh_token":{}}}"#,
+                serde_json::to_string(value).unwrap()
+            );
+            match run(200, "application/json", &body) {
+                Attempt::Done(Ok(t)) => t.refresh_token.map(|r| r.expose_secret().to_owned()),
+                other => panic!("expected a token, got {}", why(other)),
+            }
+        };
+        assert_eq!(refresh(" Atzr|NEW "), Some("Atzr|NEW".to_owned()));
+        assert_eq!(refresh(""), None);
+        assert_eq!(refresh("Atzr|with space"), None);
+        assert_eq!(refresh("Atzr|line\nbreak"), None);
+    }
+
+    #[test]
     fn an_access_token_up_to_2048_bytes_is_accepted() {
         let ok = format!(
             r#"{{"access_token":"Atza|{}","expires_in":3600}}"#,
