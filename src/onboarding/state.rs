@@ -138,6 +138,9 @@ pub fn verify(
             SignatureError::Forged => StateError::Forged,
         })?;
     let region = Region::parse(&wire.r).ok_or(StateError::Malformed)?;
+    // Minted from a checked link, so a bad name means a leaked key: refuse
+    // it all the same (it becomes a secret and a parameter name).
+    crate::profile::check_profile_name(&wire.p).map_err(|_| StateError::Malformed)?;
     let expires_at =
         OffsetDateTime::from_unix_timestamp(wire.x).map_err(|_| StateError::Malformed)?;
     let flow = match (wire.l, wire.lx, wire.s) {
@@ -201,6 +204,19 @@ mod tests {
             assert_eq!(back.region, Region::Eu);
             assert_eq!(back.flow, flow);
             assert_eq!(back.expires_at, NOW + STATE_LIFETIME);
+        }
+    }
+
+    #[test]
+    fn a_signed_state_with_a_bad_profile_name_is_refused() {
+        let c = new_cookie();
+        for bad in ["../../evil", "a/b", ""] {
+            let s = mint(&signer(), bad, Region::Eu, link_flow(), &c, NOW);
+            assert_eq!(
+                verify(&signer(), &s, Some(&c), NOW),
+                Err(StateError::Malformed),
+                "{bad:?}"
+            );
         }
     }
 
