@@ -19,19 +19,29 @@ pub fn is_function_url_event(event: &Value) -> bool {
         .is_some_and(Value::is_object)
 }
 
-/// The `profile` query parameter of a function URL request.
-fn query_profile(event: &Value) -> Option<String> {
+/// The `profile` query parameter of a function URL request; given more
+/// than once it is refused (Lambda joins repeated values with commas in
+/// `queryStringParameters`; `rawQueryString` keeps them apart).
+fn query_profile(event: &Value) -> Result<Option<String>, String> {
+    let raw = event.get("rawQueryString").and_then(Value::as_str);
+    let mut in_raw = raw
+        .into_iter()
+        .flat_map(|r| r.split('&'))
+        .filter_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (k == "profile").then(|| v.to_owned())
+        });
+    let first = in_raw.next();
+    if in_raw.next().is_some() {
+        return Err("`profile` is given more than once; give it once".to_owned());
+    }
     if let Some(p) = event
         .pointer("/queryStringParameters/profile")
         .and_then(Value::as_str)
     {
-        return Some(p.to_owned());
+        return Ok(Some(p.to_owned()));
     }
-    let raw = event.get("rawQueryString").and_then(Value::as_str)?;
-    raw.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (k == "profile").then(|| v.to_owned())
-    })
+    Ok(first)
 }
 
 /// Answers one function URL request; the SSM read, if any, ends by `until`.
@@ -55,7 +65,8 @@ pub async fn handle_url_request<S: TokenRead>(
             .insert("allow", HeaderValue::from_static("GET"));
         return response;
     }
-    let parameter = match resolve_parameter(target, query_profile(event).as_deref()) {
+    let profile = query_profile(event);
+    let parameter = match profile.and_then(|p| resolve_parameter(target, p.as_deref())) {
         Ok(p) => p,
         Err(message) => {
             return http_response(
@@ -131,17 +142,30 @@ mod tests {
             query_profile(
                 &json!({"queryStringParameters": {"profile": "a"}, "rawQueryString": "profile=b"})
             ),
-            Some("a".into())
+            Ok(Some("a".into()))
         );
         assert_eq!(
             query_profile(&json!({"rawQueryString": "x=1&profile=b"})),
-            Some("b".into())
+            Ok(Some("b".into()))
         );
         assert_eq!(
             query_profile(&json!({"rawQueryString": "profile"})),
-            Some("".into())
+            Ok(Some("".into()))
         );
-        assert_eq!(query_profile(&json!({"rawQueryString": "x=1"})), None);
-        assert_eq!(query_profile(&json!({})), None);
+        assert_eq!(query_profile(&json!({"rawQueryString": "x=1"})), Ok(None));
+        assert_eq!(query_profile(&json!({})), Ok(None));
+    }
+
+    #[test]
+    fn a_profile_given_twice_is_refused() {
+        for event in [
+            json!({"rawQueryString": "profile=p0&profile=x"}),
+            json!({"queryStringParameters": {"profile": "p0,x"}, "rawQueryString": "profile=p0&profile=x"}),
+        ] {
+            assert_eq!(
+                query_profile(&event),
+                Err("`profile` is given more than once; give it once".to_owned())
+            );
+        }
     }
 }
