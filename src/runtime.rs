@@ -119,7 +119,7 @@ pub async fn run_reader() -> Result<(), lambda_runtime::Error> {
 
 /// The invocation's payload as JSON, or `InvalidEvent` (logged here, once:
 /// the runtime's own error line is filtered out, see [`crate::telemetry`]).
-fn payload(event: &LambdaEvent<Box<RawValue>>) -> Result<Value, ServiceError> {
+pub(crate) fn payload(event: &LambdaEvent<Box<RawValue>>) -> Result<Value, ServiceError> {
     decode_event(&event.payload).inspect_err(|e| {
         tracing::error!(error_type = %e.error_type(), error = %e, "invalid event");
     })

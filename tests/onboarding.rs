@@ -557,6 +557,20 @@ fn cold_start_refuses_a_short_or_missing_signing_key() {
                 !output.contains("AWS_LAMBDA_MAX_CONCURRENCY"),
                 "no concurrency warning at the cold start: {output}"
             );
+            // A payload nested too deep is InvalidEvent, not the runtime's
+            // own deserialization error.
+            let pairs: Vec<(&str, String)> = env
+                .iter()
+                .filter_map(|(k, v)| v.clone().map(|v| (*k, v)))
+                .collect();
+            let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let deep = format!(
+                r#"{{"action":"link","x":{}{}}}"#,
+                "[".repeat(200),
+                "]".repeat(200)
+            );
+            let inv = common::invoke::invoke_once(SELLER_BIN, &refs, &deep, 3_000);
+            assert_eq!(inv.body["errorType"], "InvalidEvent", "{}", inv.body);
         } else {
             let (path, body) = report.expect("an init error");
             assert_eq!(path, "/2018-06-01/runtime/init/error", "{output}");

@@ -85,3 +85,24 @@ fn the_concurrency_variable_is_not_warned_about() {
         inv.output
     );
 }
+
+/// A payload nested deeper than serde_json's limit is the rotator's
+/// `InvalidEvent` with a short message, not the runtime's deserialization
+/// error (a Rust type name as errorType, a path as long as the nesting).
+#[test]
+fn a_deeply_nested_event_is_invalid_event_with_a_short_message() {
+    let env = [("LWA_CREDENTIALS_SECRET_ID", "spapi/app")];
+    let deep = format!(
+        r#"{{"action":"status","x":{}{}}}"#,
+        "[".repeat(200),
+        "]".repeat(200)
+    );
+    // A deadline under 5 s: no status read for the metric after the error.
+    let inv = common::invoke::invoke_once(ROTATOR, &env, &deep, 3_000);
+    assert_eq!(inv.body["errorType"], "InvalidEvent", "{}", inv.body);
+    let message = inv.body["errorMessage"].as_str().unwrap();
+    assert_eq!(
+        message,
+        "the event is nested deeper than 128 levels; expected a small JSON object such as {}"
+    );
+}

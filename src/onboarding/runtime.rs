@@ -16,7 +16,6 @@ use crate::lwa::LwaClient;
 use crate::ports::system_clock;
 use crate::runtime::{fail_init, sequential_runtime};
 use lambda_runtime::{service_fn, LambdaEvent};
-use serde_json::Value;
 
 async fn signing_key(sdk: &LazySdkConfig, secret_id: &str) -> Result<SigningKey, ConfigError> {
     let client = aws_sdk_secretsmanager::Client::new(sdk.get().await);
@@ -77,9 +76,14 @@ pub async fn run_onboarding() -> Result<(), lambda_runtime::Error> {
     drop(key);
     sequential_runtime();
     let (app, clock) = (&app, &clock);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let deadline = deadline_instant(event.context.deadline(), clock.as_ref());
-        handle_onboarding(app, &event.payload, clock.now(), deadline).await
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<Box<serde_json::value::RawValue>>| async move {
+            let deadline = deadline_instant(event.context.deadline(), clock.as_ref());
+            // Read here, not by the runtime: a payload nested too deep is
+            // `InvalidEvent`, not the runtime's own deserialization error.
+            let payload = crate::runtime::payload(&event)?;
+            handle_onboarding(app, &payload, clock.now(), deadline).await
+        },
+    ))
     .await
 }

@@ -8,6 +8,7 @@ use crate::handler::deadline_instant;
 use crate::lwa::LwaClient;
 use crate::ports::SystemClock;
 use crate::rotation::config::RotatorConfig;
+use crate::rotation::error::RotatorError;
 use crate::rotation::handler::handle;
 use crate::rotation::rotator::{Rotator, RotatorSettings};
 use crate::spapi::SpApiApplicationManagement;
@@ -51,11 +52,18 @@ pub async fn run_rotator() -> Result<(), lambda_runtime::Error> {
         .unwrap_or_else(|_| "client-secret-rotator".into());
     let (rotator, function) = (&rotator, function.as_str());
     crate::runtime::sequential_runtime();
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<Box<serde_json::value::RawValue>>| async move {
         let deadline = deadline_instant(event.context.deadline(), &SystemClock);
         let now = rotator.clock().now();
+        // Read here, not by the runtime: a payload nested too deep is
+        // `InvalidEvent`, not the runtime's own deserialization error.
+        let payload = match crate::runtime::payload(&event) {
+            Ok(payload) => payload,
+            Err(e) => return Err(Diagnostic::from(RotatorError::InvalidEvent(e.to_string()))),
+        };
         // Boxed: the nested futures are too deep for the layout query otherwise.
-        let result = Box::pin(handle(rotator, &event.payload, deadline)).await;
+        let result = Box::pin(handle(rotator, &payload, deadline)).await;
         // The metric on every run (best effort: a failing read is already reported).
         // (Not when the deadline is near: the answer comes first.)
         let time_left = deadline.saturating_duration_since(rotator.clock().instant());
