@@ -49,7 +49,9 @@ pub struct FleetSummary {
     /// Profiles not reached before the deadline: the next run does them.
     pub deferred: usize,
     /// The least time to live among the stored tokens after the run, in
-    /// seconds (0 for a profile without a usable token); `None` for no profiles.
+    /// seconds (0 for a profile without a usable token); `None` for no
+    /// profiles. Profiles under `authorization_lost` do not count (their
+    /// loss is signalled by its event, once).
     pub min_ttl_seconds: Option<i64>,
     /// Token requests sent to LWA.
     pub token_requests: u32,
@@ -162,10 +164,11 @@ impl FleetSummary {
                     s.deferred += 1;
                     ttl(left.unwrap_or(0));
                 }
-                ProfileOutcome::AuthorizationLost { profile, ttl: left } => {
+                // Signalled once by its Lost event and counted apart: a seller
+                // who left must not hold the fleet's TTL alarm on for ever.
+                ProfileOutcome::AuthorizationLost { profile, .. } => {
                     s.authorization_lost.count += 1;
                     s.authorization_lost.profiles.push(profile);
-                    ttl(left.unwrap_or(0));
                 }
             }
         }
@@ -331,7 +334,8 @@ mod tests {
                 profiles: vec!["acme".into(), "zeta".into()]
             }
         );
-        assert_eq!(s.min_ttl_seconds, Some(0));
+        // A lasting loss does not hold the fleet's TTL alarm on.
+        assert_eq!(s.min_ttl_seconds, Some(3000));
         assert!(s.error().is_none(), "not a failed run");
         let v = serde_json::to_value(&s).unwrap();
         assert_eq!(
