@@ -200,9 +200,21 @@ fleet (.run/functions-fleet.env):
   $inv $FLEET_PORT token-refresher --data-file events/force-refresh.json
   $inv $FLEET_PORT token-reader --data-ascii '{"action":"get","profile":"globex-eu"}'
   curl -i '${FLEET_URL}?profile=notifications'
-LWA stand-in requests: curl -s http://127.0.0.1:$LWA_PORT/_control/default/requests
+MSG
+    [[ -n "${ROTATION_PORT:-}" ]] && cat <<MSG
+client-secret-rotator (.run/functions-rotation.env):
+  $inv $ROTATION_PORT client-secret-rotator --data-ascii '{"action":"status"}'
+MSG
+    [[ -n "${ONB_PORT:-}" ]] && cat <<MSG
+seller-onboarding (.run/functions-onboarding.env): mint a link, open it in a browser
+(the stand-in's consent page has an Authorize button), then read the seller's token:
+  make onboard-link PROFILE=hooli-uk MARKETPLACE=UK LOCAL_PORT=$ONB_PORT
+  $inv $FLEET_PORT token-reader --data-ascii '{"action":"get","profile":"hooli-uk"}'
+MSG
+    cat <<MSG
+LWA stand-in requests (they show the demo's planted client secret): curl -s http://127.0.0.1:$LWA_PORT/_control/default/requests
 AWS (moto): AWS_ENDPOINT_URL=http://127.0.0.1:$MOTO_PORT AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
-Function logs: tail -f .run/watch.log .run/watch-fleet.log
+Function logs: tail -f .run/watch*.log
 Press Ctrl-C to stop everything.
 MSG
     trap 'exit 0' INT TERM

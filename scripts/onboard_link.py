@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import urllib.error
 import urllib.request
 
 
@@ -40,6 +41,15 @@ def main():
         try:
             with urllib.request.urlopen(req, timeout=900) as r:
                 out = json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            # The function answered with an error: say what it said.
+            try:
+                body = json.loads(e.read() or b"null") or {}
+            except ValueError:
+                body = {}
+            if isinstance(body, dict) and body.get("errorType"):
+                fail(f"{body.get('errorType')}: {body.get('errorMessage', '')}")
+            fail(f"the local function at {url} answered HTTP {e.code}")
         except OSError as e:
             fail(f"could not reach the local function at {url}: {e}")
     else:

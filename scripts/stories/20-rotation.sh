@@ -29,6 +29,7 @@ start_watch watch-rotation "$RUN/functions-rotation.env" 9002
 SAVED_INVOKE_PORT=$INVOKE_PORT
 SAVED_WATCH_LOG=$WATCH_LOG
 INVOKE_PORT=$WATCH_PORT
+ROTATION_PORT=$WATCH_PORT
 WATCH_LOG="$RUN/watch-rotation.log"
 HINT="$RUN/watch-rotation.log"
 note "another cargo lambda watch runs the rotator and the refresher (log: .run/watch-rotation.log)"
