@@ -304,6 +304,16 @@ mod tests {
         let (s, _) = FleetSummary::tally(outcomes, 0);
         let m = s.error().unwrap().to_string();
         assert!(m.contains("p49 (StoreFailed), and 3 more"), "{m}");
+        // Exactly fifty: all listed, nothing summed up.
+        let outcomes = (0..50)
+            .map(|i| ProfileOutcome::Failed {
+                failure: failure(&format!("p{i:02}"), ErrorType::StoreFailed, None),
+                ttl: None,
+            })
+            .collect();
+        let (s, _) = FleetSummary::tally(outcomes, 0);
+        let m = s.error().unwrap().to_string();
+        assert!(m.contains("p49 (StoreFailed). Refreshed"), "{m}");
         assert!(!m.contains("p50"), "{m}");
     }
 
