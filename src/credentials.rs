@@ -143,6 +143,17 @@ impl SecretDocument {
                 "the SecretString is JSON but not an object; {EXPECTED_SHAPE}"
             )));
         };
+        // serde_json keeps the last of a repeated key: refuse the ambiguity.
+        if let Some(key) = crate::json_keys::first_repeated_key(strip_bom(secret_string)) {
+            let known = CLIENT_ID_KEYS
+                .iter()
+                .chain(CLIENT_SECRET_KEYS)
+                .chain(REFRESH_TOKEN_KEYS)
+                .chain(SCOPE_KEYS);
+            if known.clone().any(|k| *k == key) {
+                return Err(err(format!("key `{key}` appears more than once; keep one")));
+            }
+        }
         let field = |keys: &[&str]| -> Result<Option<(String, String)>, CredentialsError> {
             let mut found: Option<(String, String)> = None;
             for key in keys {
@@ -157,6 +168,15 @@ impl SecretDocument {
                 if s.is_empty() {
                     return Err(err(format!(
                         "field `{key}` is empty; put the value in it or remove the key"
+                    )));
+                }
+                // Client IDs, client secrets and refresh tokens are one
+                // printable word (a scope is words separated by spaces).
+                if !SCOPE_KEYS.contains(key)
+                    && s.chars().any(|ch| ch.is_whitespace() || ch.is_control())
+                {
+                    return Err(err(format!(
+                        "field `{key}` contains spaces or control characters; paste the value again as one line"
                     )));
                 }
                 if let Some((first, existing)) = &found {
@@ -370,6 +390,48 @@ mod tests {
 
     fn ok(s: &str) -> Credentials {
         parse_credentials("lwa/test", s).expect("valid")
+    }
+
+    #[test]
+    fn a_credential_key_given_twice_is_refused_before_any_use() {
+        let e = bad(
+            r#"{"client_id":"amzn1.application-oa2-client.A","client_secret":"S","refresh_token":"Atzr|ONE","refresh_token":"Atzr|TWO"}"#,
+        );
+        assert_eq!(
+            e,
+            "credentials secret `lwa/test`: key `refresh_token` appears more than once; keep one"
+        );
+        // An unrelated key repeated is left alone.
+        ok(
+            r#"{"client_id":"amzn1.application-oa2-client.A","client_secret":"S","refresh_token":"Atzr|R","note":"a","note":"b"}"#,
+        );
+    }
+
+    #[test]
+    fn a_value_with_inner_spaces_or_line_breaks_is_refused() {
+        for (doc, key) in [
+            (
+                r#"{"client_id":"amzn1.application-oa2-client.A","client_secret":"S","refresh_token":"Atzr|a\nb"}"#,
+                "refresh_token",
+            ),
+            (
+                r#"{"client_id":"amzn1.application-oa2-client.A","client_secret":"S 2","refresh_token":"Atzr|R"}"#,
+                "client_secret",
+            ),
+        ] {
+            let e = bad(doc);
+            assert!(
+                e.contains(&format!(
+                    "field `{key}` contains spaces or control characters"
+                )),
+                "{e}"
+            );
+            assert!(!e.contains("Atzr|a") && !e.contains("S 2"), "{e}");
+        }
+        // A scope is space-separated words.
+        ok(
+            r#"{"client_id":"amzn1.application-oa2-client.A","client_secret":"S","scope":"sellingpartnerapi::notifications sellingpartnerapi::client_credential:rotation"}"#,
+        );
     }
 
     #[test]

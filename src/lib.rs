@@ -23,6 +23,7 @@ pub mod error;
 pub mod fleet;
 pub mod handler;
 pub mod https;
+pub mod json_keys;
 pub mod lwa;
 pub mod onboarding;
 pub mod ports;
