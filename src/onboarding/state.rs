@@ -208,6 +208,17 @@ mod tests {
     }
 
     #[test]
+    fn a_cookie_is_43_url_safe_base64_characters() {
+        assert!(is_cookie_shape(&format!("{}-_", "a".repeat(41))));
+        assert!(!is_cookie_shape(&"a".repeat(42)));
+        assert!(!is_cookie_shape(&"a".repeat(44)));
+        for odd in ['!', '.', '=', '+', '/', ' ', 'é'] {
+            let value = format!("{}{odd}", "a".repeat(43 - odd.len_utf8()));
+            assert!(!is_cookie_shape(&value), "{value:?}");
+        }
+    }
+
+    #[test]
     fn a_signed_state_with_a_bad_profile_name_is_refused() {
         let c = new_cookie();
         for bad in ["../../evil", "a/b", ""] {
