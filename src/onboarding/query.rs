@@ -183,6 +183,34 @@ mod tests {
     }
 
     #[test]
+    fn hex_digits_of_either_case_decode() {
+        let q = Query::parse("u=%2f%2F%e2%82%ac%E2%82%AC%7a%0a").unwrap_err();
+        assert_eq!(q, QueryError::Undecodable, "%0a is a line break");
+        let q = Query::parse("u=%2f%2F%e2%82%ac%E2%82%AC%7a").unwrap();
+        assert_eq!(q.required("u").unwrap(), "//€€z");
+    }
+
+    #[test]
+    fn errors_name_the_parameter() {
+        assert_eq!(
+            QueryError::TooLong.to_string(),
+            "the query string is too long"
+        );
+        assert_eq!(
+            QueryError::Undecodable.to_string(),
+            "the query string is not validly encoded"
+        );
+        assert_eq!(
+            QueryError::Repeated("state").to_string(),
+            "parameter `state` appears more than once"
+        );
+        assert_eq!(
+            QueryError::Missing("code").to_string(),
+            "parameter `code` is missing"
+        );
+    }
+
+    #[test]
     fn token_chars() {
         assert!(is_token_chars("A1B2.c_d-e", 64));
         assert!(!is_token_chars("", 64));
