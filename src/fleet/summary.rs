@@ -295,26 +295,22 @@ mod tests {
 
     #[test]
     fn more_than_fifty_failures_are_summed_up() {
-        let outcomes = (0..53)
-            .map(|i| ProfileOutcome::Failed {
-                failure: failure(&format!("p{i:02}"), ErrorType::StoreFailed, None),
-                ttl: None,
-            })
-            .collect();
-        let (s, _) = FleetSummary::tally(outcomes, 0);
-        let m = s.error().unwrap().to_string();
+        let message = |n: usize| {
+            let outcomes = (0..n)
+                .map(|i| ProfileOutcome::Failed {
+                    failure: failure(&format!("p{i:02}"), ErrorType::StoreFailed, None),
+                    ttl: None,
+                })
+                .collect();
+            let (s, _) = FleetSummary::tally(outcomes, 0);
+            s.error().unwrap().to_string()
+        };
+        let m = message(53);
         assert!(m.contains("p49 (StoreFailed), and 3 more"), "{m}");
-        // Exactly fifty: all listed, nothing summed up.
-        let outcomes = (0..50)
-            .map(|i| ProfileOutcome::Failed {
-                failure: failure(&format!("p{i:02}"), ErrorType::StoreFailed, None),
-                ttl: None,
-            })
-            .collect();
-        let (s, _) = FleetSummary::tally(outcomes, 0);
-        let m = s.error().unwrap().to_string();
-        assert!(m.contains("p49 (StoreFailed). Refreshed"), "{m}");
         assert!(!m.contains("p50"), "{m}");
+        // Exactly fifty: all listed, nothing summed up.
+        let m = message(50);
+        assert!(m.contains("p49 (StoreFailed). Refreshed"), "{m}");
     }
 
     #[test]
