@@ -68,6 +68,12 @@ impl Grant {
     }
 }
 
+/// Zero-width and other invisible format characters (U+00AD, U+200B–U+200F,
+/// U+2060–U+2064, U+FEFF) that copying from a web page or editor can add.
+fn invisible(ch: char) -> bool {
+    matches!(ch, '\u{ad}' | '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}' | '\u{feff}')
+}
+
 /// The text without surrounding whitespace and a leading byte-order mark
 /// (some editors add one).
 pub(crate) fn strip_bom(text: &str) -> &str {
@@ -144,12 +150,12 @@ impl SecretDocument {
             )));
         };
         // serde_json keeps the last of a repeated key: refuse the ambiguity.
-        if let Some(key) = crate::json_keys::first_repeated_key(strip_bom(secret_string)) {
-            let known = CLIENT_ID_KEYS
-                .iter()
-                .chain(CLIENT_SECRET_KEYS)
-                .chain(REFRESH_TOKEN_KEYS)
-                .chain(SCOPE_KEYS);
+        let known = CLIENT_ID_KEYS
+            .iter()
+            .chain(CLIENT_SECRET_KEYS)
+            .chain(REFRESH_TOKEN_KEYS)
+            .chain(SCOPE_KEYS);
+        for key in crate::json_keys::repeated_keys(strip_bom(secret_string)) {
             if known.clone().any(|k| *k == key) {
                 return Err(err(format!("key `{key}` appears more than once; keep one")));
             }
@@ -172,11 +178,14 @@ impl SecretDocument {
                 }
                 // Client IDs, client secrets and refresh tokens are one
                 // printable word (a scope is words separated by spaces).
-                if !SCOPE_KEYS.contains(key)
-                    && s.chars().any(|ch| ch.is_whitespace() || ch.is_control())
-                {
+                let is_scope = SCOPE_KEYS.contains(key);
+                if s.chars().any(|ch| {
+                    ch.is_control()
+                        || invisible(ch)
+                        || (ch.is_whitespace() && !(is_scope && ch == ' '))
+                }) {
                     return Err(err(format!(
-                        "field `{key}` contains spaces or control characters; paste the value again as one line"
+                        "field `{key}` contains spaces, control or invisible characters; paste the value again as one line"
                     )));
                 }
                 if let Some((first, existing)) = &found {
@@ -401,6 +410,14 @@ mod tests {
             e,
             "credentials secret `lwa/test`: key `refresh_token` appears more than once; keep one"
         );
+        // Also behind another repeated key.
+        let e = bad(
+            r#"{"note":"a","note":"b","client_id":"amzn1.application-oa2-client.A","client_secret":"S","refresh_token":"Atzr|ONE","refresh_token":"Atzr|TWO"}"#,
+        );
+        assert!(
+            e.ends_with("key `refresh_token` appears more than once; keep one"),
+            "{e}"
+        );
         // An unrelated key repeated is left alone.
         ok(
             r#"{"client_id":"amzn1.application-oa2-client.A","client_secret":"S","refresh_token":"Atzr|R","note":"a","note":"b"}"#,
@@ -418,11 +435,23 @@ mod tests {
                 r#"{"client_id":"amzn1.application-oa2-client.A","client_secret":"S 2","refresh_token":"Atzr|R"}"#,
                 "client_secret",
             ),
+            (
+                r#"{"client_id":"amzn1.application-oa2-client.A","client_secret":"S","refresh_token":"Atzr|R\u200b"}"#,
+                "refresh_token",
+            ),
+            (
+                r#"{"client_id":"amzn1.application-oa2-client.A","client_secret":"S","refresh_token":"\ufeffAtzr|R"}"#,
+                "refresh_token",
+            ),
+            (
+                r#"{"client_id":"amzn1.application-oa2-client.A","client_secret":"S","scope":"sellingpartnerapi::notifications\u0000"}"#,
+                "scope",
+            ),
         ] {
             let e = bad(doc);
             assert!(
                 e.contains(&format!(
-                    "field `{key}` contains spaces or control characters"
+                    "field `{key}` contains spaces, control or invisible characters"
                 )),
                 "{e}"
             );
