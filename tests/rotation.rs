@@ -520,3 +520,67 @@ async fn the_refresher_falls_back_to_the_previous_secret() {
     );
     assert_no_leaks(&[&e.to_string()]);
 }
+
+/// Against moto's version dates and the stand-in's notifications: a hand-set
+/// `client_secret_expires_at` later than the truth does not make Amazon's new
+/// secret look stale, and a notification of an earlier rotation delivered
+/// after a later one is installed is stale (published before the current
+/// secret was stored; the two rotations are milliseconds apart, so this needs
+/// the version dates' milliseconds).
+#[tokio::test]
+async fn notifications_are_ordered_by_publish_time_against_the_stored_secret() {
+    let r = rig("ordering").await;
+    let far = lwa_token_service::token::rfc3339(
+        time::OffsetDateTime::now_utc() + time::Duration::days(300),
+    );
+    let mut doc: Value = serde_json::from_str(&r.w.credentials_json()).unwrap();
+    doc["client_secret_expires_at"] = json!(far);
+    SecretsManagerVersions::new(r.w.sdk.clone())
+        .put_version(&r.w.secret_id, &doc.to_string().into(), Stage::Current)
+        .await
+        .unwrap();
+    // The first rotation's secret expires a day before the second's, as
+    // rotations a day apart would (recorded expiries are whole seconds, and
+    // Amazon allows one rotate call a minute).
+    let days = |n: u32| {
+        standin(
+            &r.w,
+            reqwest::Method::PUT,
+            "",
+            json!({"new_secret_days": n}),
+        )
+    };
+    days(179).await;
+    r.run(json!({"action":"rotate"})).await.unwrap();
+    let first = r.new_secret().await;
+    assert_eq!(r.deliver().await, (1, vec![]));
+    let current = r.stage(Stage::Current).await.unwrap();
+    assert_eq!(
+        current["client_secret"], first,
+        "installed despite the hand-set date"
+    );
+    assert_ne!(current["client_secret_expires_at"], far);
+
+    // A second rotation, then the first notification delivered again late.
+    days(180).await;
+    r.run(json!({"action":"rotate","force":true}))
+        .await
+        .unwrap();
+    let second = r.new_secret().await;
+    assert_eq!(r.deliver().await, (1, vec![]));
+    let state = standin(&r.w, reqwest::Method::GET, "", json!({})).await;
+    let one = &state["rotations"][0];
+    let late = json!({"notificationType": "APPLICATION_OAUTH_CLIENT_NEW_SECRET", "eventTime": one["at"],
+        "payload": {"applicationOAuthClientNewSecret": {"clientId": CLIENT_ID,
+            "newClientSecret": first, "newClientSecretExpiryTime": one["expires_at"]}},
+        "notificationMetadata": {"notificationId": "late-1"}});
+    let out = r
+        .run(json!({"Records": [{"messageId": "late", "body": late.to_string(), "eventSource": "aws:sqs"}]}))
+        .await
+        .unwrap();
+    assert_eq!(out["batchItemFailures"], json!([]), "acknowledged as stale");
+    assert_eq!(
+        r.stage(Stage::Current).await.unwrap()["client_secret"],
+        second
+    );
+}

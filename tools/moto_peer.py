@@ -91,6 +91,12 @@ def patch_moto():
     version it moves ``AWSCURRENT`` away from by ``AWSPREVIOUS``; the real API moves
     only ``AWSCURRENT`` and ``AWSPREVIOUS`` and leaves other labels (``AWSPENDING``,
     custom ones) where they are.
+
+    moto 5.x: ``ListSecretVersionIds`` answers the time of the call as every
+    version's ``CreatedDate``, and a version's creation time is whole seconds;
+    the real API answers when each version was created, with milliseconds. The rotator orders a notification's ``eventTime`` against the
+    creation of the version that stored the current client secret, so the
+    stand-in's notifications and moto's versions need the same precision.
     """
     from moto.secretsmanager.models import FakeSecret, SecretsManagerBackend
 
@@ -107,6 +113,39 @@ def patch_moto():
         self.default_version_id = version_id
 
     FakeSecret.reset_default_version = reset_default_version
+
+    original_add = SecretsManagerBackend._add_secret
+    if not getattr(original_add, "_patched", False):
+        def _add_secret(self, secret_id, *args, **kwargs):
+            import time
+
+            before = set(self.secrets[secret_id].versions) if secret_id in self.secrets else set()
+            created = time.time()
+            result = original_add(self, secret_id, *args, **kwargs)
+            secret = self.secrets[secret_id] if secret_id in self.secrets else None
+            for vid, version in (secret.versions.items() if secret is not None else ()):
+                if vid not in before:
+                    version["createdate"] = round(created, 3)
+            return result
+
+        _add_secret._patched = True
+        SecretsManagerBackend._add_secret = _add_secret
+
+    original_list = SecretsManagerBackend.list_secret_version_ids
+    if not getattr(original_list, "_patched", False):
+        def list_secret_version_ids(self, secret_id):
+            import json
+
+            answer = json.loads(original_list(self, secret_id))
+            versions = self.secrets[secret_id].versions
+            for v in answer.get("Versions", []):
+                created = versions.get(v.get("VersionId"), {}).get("createdate")
+                if created is not None:
+                    v["CreatedDate"] = created
+            return json.dumps(answer)
+
+        list_secret_version_ids._patched = True
+        SecretsManagerBackend.list_secret_version_ids = list_secret_version_ids
 
     original = SecretsManagerBackend.update_secret_version_stage
     if getattr(original, "_patched", False):

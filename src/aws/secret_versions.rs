@@ -129,7 +129,8 @@ impl SecretVersions for SecretsManagerVersions {
                     stages: v.version_stages().to_vec(),
                     created: v
                         .created_date()
-                        .and_then(|d| OffsetDateTime::from_unix_timestamp(d.secs()).ok()),
+                        // Milliseconds kept: notifications are ordered against it.
+                        .and_then(|d| OffsetDateTime::from_unix_timestamp_nanos(d.as_nanos()).ok()),
                 });
             }
             match page.next_token() {

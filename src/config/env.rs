@@ -100,7 +100,7 @@ impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
 }
 
 /// A value as shown in a message: one line, at most 100 characters.
-pub(super) fn shown(raw: &str) -> String {
+pub(crate) fn shown(raw: &str) -> String {
     let escaped = raw.escape_default().to_string();
     if escaped.len() > 100 {
         let mut end = 100;

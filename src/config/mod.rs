@@ -4,7 +4,7 @@
 //!
 //! See the README's configuration table (and `CONTRACT.md`) for the variables.
 
-mod env;
+pub(crate) mod env;
 mod event_bus;
 mod names;
 mod reader;

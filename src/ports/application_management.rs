@@ -26,7 +26,23 @@ pub enum RotateCallError {
         /// `errors[0].message`, or a description of the body.
         message: String,
     },
-    /// 429, 5xx, timeouts or connection errors until attempts or time ran out.
+    /// The call was sent and no answer came (a timeout, or the connection
+    /// broke after sending). It may have gone through, so it is not repeated,
+    /// and the rotator records it as requested (no second call for 24 h: a
+    /// second rotation would replace the secret just issued).
+    #[error(
+        "SP-API sent no answer to the rotate call ({detail}). It was not repeated, because it may have \
+         gone through: if it did, the new-secret notification reaches the queue within minutes and is \
+         installed; the request is recorded as client_secret_rotation_requested_at, so the daily check \
+         calls again only after 24 h if no new secret came"
+    )]
+    NoAnswer {
+        /// Requests sent (the last one unanswered).
+        attempts: u32,
+        /// What happened, e.g. `no answer within 10000 ms`.
+        detail: String,
+    },
+    /// 429, 5xx or connection errors until attempts or time ran out.
     #[error("SP-API did not accept the rotate call after {attempts} attempt(s); last: {last}")]
     Unavailable {
         /// Requests sent.

@@ -131,8 +131,19 @@ impl RotatorConfig {
     }
 }
 
-/// `SPAPI_ENDPOINT`: `https://`, or `http://` for a loopback host only; no
-/// credentials, query or fragment.
+/// The SP-API regional hosts (North America, Europe, Far East), each also
+/// with `sandbox.` in front ("SP-API endpoints",
+/// <https://developer-docs.amazon.com/sp-api/docs/sp-api-endpoints>).
+pub const SPAPI_HOSTS: &[&str] = &[
+    "sellingpartnerapi-na.amazon.com",
+    "sellingpartnerapi-eu.amazon.com",
+    "sellingpartnerapi-fe.amazon.com",
+];
+
+/// `SPAPI_ENDPOINT`: `https://` on an SP-API host ([`SPAPI_HOSTS`], or its
+/// sandbox), or a loopback host (`http://` only there, for local runs); no
+/// credentials, query or fragment. The rotate call carries a token that can
+/// rotate the app's client secret, so it goes nowhere else.
 fn spapi_endpoint(raw: &str) -> Result<Url, ConfigError> {
     const VAR: &str = "SPAPI_ENDPOINT";
     let expected = format!("expected an SP-API endpoint such as {DEFAULT_SPAPI_ENDPOINT}");
@@ -153,8 +164,22 @@ fn spapi_endpoint(raw: &str) -> Result<Url, ConfigError> {
         .trim_start_matches('[')
         .trim_end_matches(']');
     let loopback = host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    let lower = host.to_ascii_lowercase();
+    let regional = lower.trim_end_matches('.');
+    let spapi_host = SPAPI_HOSTS
+        .iter()
+        .any(|h| regional == *h || regional.strip_prefix("sandbox.") == Some(*h));
     match url.scheme() {
-        "https" => Ok(url),
+        "https" if spapi_host || loopback => Ok(url),
+        "https" => Err(err(
+            VAR,
+            format!(
+                "`{}` is not an SP-API host ({}, or sandbox. in front); the rotate call's token can rotate \
+                 the app's client secret, so it is sent nowhere else. {expected}",
+                crate::config::env::shown(host),
+                SPAPI_HOSTS.join(", ")
+            ),
+        )),
         "http" if loopback => Ok(url),
         _ => Err(err(
             VAR,
@@ -258,5 +283,33 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(ok.spapi_endpoint.as_str(), "http://127.0.0.1:9/ns/x");
+    }
+
+    #[test]
+    fn the_rotate_call_goes_only_to_an_spapi_host_or_loopback() {
+        for good in [
+            "https://sellingpartnerapi-na.amazon.com",
+            "https://sellingpartnerapi-eu.amazon.com/",
+            "https://SellingPartnerAPI-FE.amazon.com.",
+            "https://sandbox.sellingpartnerapi-na.amazon.com",
+            "https://127.0.0.1:8443",
+        ] {
+            let c = config(&[("LWA_APP_SECRET_ID", "a"), ("SPAPI_ENDPOINT", good)]);
+            assert!(c.is_ok(), "{good}");
+        }
+        for bad in [
+            "https://sellingpartnerapi-na.amazon.com.example.net",
+            "https://example.com",
+            "https://sellingpartnerapi-xx.amazon.com",
+            "https://evil.sandbox.sellingpartnerapi-na.amazon.com",
+        ] {
+            let e = config(&[("LWA_APP_SECRET_ID", "a"), ("SPAPI_ENDPOINT", bad)]).unwrap_err();
+            assert_eq!(e.variable, "SPAPI_ENDPOINT");
+            assert!(
+                e.to_string()
+                    .contains("is not an SP-API host (sellingpartnerapi-na.amazon.com"),
+                "{e}"
+            );
+        }
     }
 }

@@ -74,6 +74,38 @@ pub enum RotatorError {
         /// The `AWSPENDING` version.
         version_id: String,
     },
+    /// A new secret whose expiry is more than 181 days away: not one Amazon
+    /// issued (its secrets live 180 days). Never saved; retried, so it ends
+    /// in the dead-letter queue.
+    #[error(
+        "the new-secret notification says its client secret expires at {expires_at}, more than 181 days \
+         from now; Amazon's client secrets live 180 days, so it was not saved. Nothing was written; the \
+         message is retried and then kept in the dead-letter queue: check who sent it (the queue policy \
+         names the senders)"
+    )]
+    NewSecretImplausible {
+        /// `newClientSecretExpiryTime`, RFC 3339.
+        expires_at: String,
+    },
+    /// A new secret expiring before the recorded `client_secret_expires_at`
+    /// whose publication cannot be placed against the current secret: either
+    /// an old notification or a wrong hand-set expiry. Never dropped.
+    #[error(
+        "a new client secret for this app expires at {expires_at}, before the recorded \
+         client_secret_expires_at {recorded} in secret `{secret_id}`, and the notification has no \
+         eventTime or publishTime to tell whether it is newer than the current secret. Nothing was \
+         written; the message is retried and then kept in the dead-letter queue. If \
+         client_secret_expires_at was set by hand, correct or remove it and redrive the message; if the \
+         notification is an old one, delete it"
+    )]
+    NewSecretUnordered {
+        /// The app's secret.
+        secret_id: String,
+        /// `newClientSecretExpiryTime`, RFC 3339.
+        expires_at: String,
+        /// The recorded `client_secret_expires_at`, RFC 3339.
+        recorded: String,
+    },
     /// The secret's contents are unusable.
     #[error("{0} Nothing was written.")]
     CredentialsInvalid(CredentialsError),
@@ -108,7 +140,9 @@ impl RotatorError {
             RotatorError::NewerSecretPending { .. } => ErrorType::LwaInvalidClient,
             RotatorError::CredentialsInvalid(_) => ErrorType::CredentialsInvalid,
             RotatorError::CredentialsUnavailable { .. } => ErrorType::CredentialsUnavailable,
-            RotatorError::InvalidEvent(_) => ErrorType::InvalidEvent,
+            RotatorError::InvalidEvent(_)
+            | RotatorError::NewSecretImplausible { .. }
+            | RotatorError::NewSecretUnordered { .. } => ErrorType::InvalidEvent,
         }
     }
 

@@ -322,7 +322,9 @@ where
                 NotificationOutcome::Ignored(why) => format!("ignored ({why})"),
                 NotificationOutcome::Duplicate => "duplicate: the secret is already current".into(),
                 NotificationOutcome::Stale => {
-                    "stale: older than the recorded expiry; nothing replaced".into()
+                    "stale: its secret expires before the recorded client_secret_expires_at and it was \
+                     published before the current secret was stored; nothing replaced"
+                        .into()
                 }
                 NotificationOutcome::Installed => {
                     "installed: new secret verified and promoted".into()

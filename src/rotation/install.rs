@@ -23,6 +23,8 @@ impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E
     pub(super) async fn on_new_secret(
         &self,
         n: &NewSecret,
+        published_at: Option<OffsetDateTime>,
+        now: OffsetDateTime,
         deadline: Instant,
     ) -> Result<NotificationOutcome, RotatorError> {
         let current = self.current().await?;
@@ -32,11 +34,38 @@ impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E
             return Ok(NotificationOutcome::Ignored("another client ID".into()));
         }
         let pending = self.pending(&current).await?;
-        match rules::decide_new_secret(&current, pending.as_ref(), n) {
+        // Only an expiry older than the recorded one needs the versions read.
+        let older = rules::older_than_recorded(&current, n);
+        let order = if older && n.client_secret != current.client_secret {
+            Some(rules::order(
+                published_at,
+                self.first_stored(&current).await?,
+            ))
+        } else {
+            None
+        };
+        let recorded = current.expires_at.map(rfc3339).unwrap_or_default();
+        let decision = rules::decide_new_secret(&current, pending.as_ref(), n, now, order);
+        if older && matches!(decision, NewSecretDecision::Install) {
+            tracing::warn!(secret_id = %self.settings.secret_id, client_secret_expires_at = %recorded,
+                new_secret_expires_at = %rfc3339(n.expires_at),
+                "the recorded client_secret_expires_at is later than the expiry Amazon gives the new secret, \
+                 which was published after the current secret was stored: the recorded date was wrong \
+                 (set by hand?); Amazon's replaces it");
+        }
+        match decision {
             NewSecretDecision::Foreign => {
                 Ok(NotificationOutcome::Ignored("another client ID".into()))
             }
             NewSecretDecision::Stale => Ok(NotificationOutcome::Stale),
+            NewSecretDecision::Implausible => Err(RotatorError::NewSecretImplausible {
+                expires_at: rfc3339(n.expires_at),
+            }),
+            NewSecretDecision::Unordered => Err(RotatorError::NewSecretUnordered {
+                secret_id: self.settings.secret_id.clone(),
+                expires_at: rfc3339(n.expires_at),
+                recorded,
+            }),
             NewSecretDecision::WaitForPending => Err(RotatorError::NewerSecretPending {
                 secret_id: self.settings.secret_id.clone(),
                 version_id: pending.map(|p| p.version_id).unwrap_or_default(),

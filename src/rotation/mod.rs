@@ -28,4 +28,6 @@ mod tests_events;
 #[cfg(test)]
 mod tests_install;
 #[cfg(test)]
+mod tests_ordering;
+#[cfg(test)]
 mod tests_schedule;

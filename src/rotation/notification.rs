@@ -59,6 +59,11 @@ pub enum Kind {
 pub struct Notification {
     /// `notificationMetadata.notificationId` (`-` when absent): what logs name.
     pub id: String,
+    /// When Amazon published it: `eventTime`, else
+    /// `notificationMetadata.publishTime`; `None` when neither is a time.
+    /// Orders a new-secret or expiry notification against the current
+    /// secret (see [`crate::rotation::rules`]).
+    pub published_at: Option<OffsetDateTime>,
     /// The payload.
     pub kind: Kind,
 }
@@ -77,10 +82,17 @@ pub struct NotANotification {
     pub client_id: Option<String>,
 }
 
+/// The longest client secret accepted from a notification (LWA's are about
+/// 80 characters: `amzn1.oa2-cs.v1.` and 64 hex digits).
+pub const MAX_SECRET_LEN: usize = 512;
+/// How every LWA client secret begins.
+pub const SECRET_PREFIX: &str = "amzn1.oa2-cs.";
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Envelope {
     notification_type: Option<serde_json::Value>,
+    event_time: Option<serde_json::Value>,
     payload: Option<serde_json::Value>,
     notification_metadata: Option<Metadata>,
 }
@@ -89,6 +101,33 @@ struct Envelope {
 #[serde(rename_all = "camelCase")]
 struct Metadata {
     notification_id: Option<serde_json::Value>,
+    publish_time: Option<serde_json::Value>,
+}
+
+/// A time field that may be absent or malformed (lenient: `None`).
+fn optional_time(v: Option<&serde_json::Value>) -> Option<OffsetDateTime> {
+    v.and_then(|v| v.as_str()).and_then(|s| parse_time(s).ok())
+}
+
+/// `newClientSecret` as the refresher will send it: one word of printable
+/// ASCII starting `amzn1.oa2-cs.`, at most [`MAX_SECRET_LEN`] characters.
+/// Anything else is never saved: installed, it would break every token
+/// request.
+fn new_client_secret(
+    p: &serde_json::Map<String, serde_json::Value>,
+) -> Result<ClientSecret, String> {
+    const KEY: &str = "newClientSecret";
+    let raw = string(p, KEY)?;
+    if raw.len() > MAX_SECRET_LEN
+        || !raw.starts_with(SECRET_PREFIX)
+        || !raw.chars().all(|c| c.is_ascii_graphic())
+    {
+        return Err(format!(
+            "`{KEY}` is not an LWA client secret (one word of printable ASCII starting \
+             {SECRET_PREFIX}, at most {MAX_SECRET_LEN} characters)"
+        ));
+    }
+    Ok(ClientSecret::new(raw))
 }
 
 /// Parses an SQS message body.
@@ -101,11 +140,13 @@ pub fn parse(body: &str) -> Result<Notification, NotANotification> {
     // Never show serde's message: it can quote the body.
     let envelope: Envelope = serde_json::from_str(body.trim_start_matches('\u{feff}'))
         .map_err(|_| bad("the body is not a JSON object".into(), "-", None))?;
-    let id = envelope
-        .notification_metadata
-        .and_then(|m| m.notification_id)
+    let metadata = envelope.notification_metadata.as_ref();
+    let id = metadata
+        .and_then(|m| m.notification_id.as_ref())
         .and_then(|v| v.as_str().map(short_id))
         .unwrap_or_else(|| "-".to_owned());
+    let published_at = optional_time(envelope.event_time.as_ref())
+        .or_else(|| optional_time(metadata.and_then(|m| m.publish_time.as_ref())));
     let Some(serde_json::Value::String(kind)) = envelope.notification_type else {
         return Err(bad(
             "`notificationType` is missing or not a string".into(),
@@ -119,6 +160,7 @@ pub fn parse(body: &str) -> Result<Notification, NotANotification> {
         other => {
             return Ok(Notification {
                 id,
+                published_at,
                 kind: Kind::Other(short_id(other)),
             })
         }
@@ -140,7 +182,7 @@ pub fn parse(body: &str) -> Result<Notification, NotANotification> {
         } else {
             Kind::NewSecret(NewSecret {
                 client_id: client_id.clone(),
-                client_secret: ClientSecret::new(string(p, "newClientSecret")?),
+                client_secret: new_client_secret(p)?,
                 expires_at: time_field(p, "newClientSecretExpiryTime")?,
                 old_expires_at: p
                     .get("oldClientSecretExpiryTime")
@@ -150,7 +192,11 @@ pub fn parse(body: &str) -> Result<Notification, NotANotification> {
         })
     };
     match fields() {
-        Ok(kind) => Ok(Notification { id, kind }),
+        Ok(kind) => Ok(Notification {
+            id,
+            published_at,
+            kind,
+        }),
         Err(what) => Err(bad(what, &id, Some(&client_id))),
     }
 }
@@ -294,5 +340,46 @@ mod tests {
             assert_eq!(e.client_id.as_deref(), client, "{body}");
             assert_eq!(e.id, "n-7");
         }
+    }
+
+    #[test]
+    fn published_at_is_event_time_else_publish_time() {
+        assert_eq!(
+            parse(NEW).unwrap().published_at,
+            Some(datetime!(2024-01-10 22:09:17.180 UTC))
+        );
+        let only_publish = r#"{"notificationType":"X","notificationMetadata":{"publishTime":"2024-01-10T22:09:18Z"}}"#;
+        assert_eq!(
+            parse(only_publish).unwrap().published_at,
+            Some(datetime!(2024-01-10 22:09:18 UTC))
+        );
+        let neither = r#"{"notificationType":"X","eventTime":"yesterday","notificationMetadata":{"publishTime":5}}"#;
+        assert_eq!(parse(neither).unwrap().published_at, None);
+    }
+
+    #[test]
+    fn a_new_secret_must_look_like_an_lwa_client_secret() {
+        let with = |secret: &str| NEW.replace("amzn1.oa2-cs.v1.NEW", secret);
+        for bad in [
+            "amzn1.oa2-cs.v1.PLANTED\\r\\nX: 1",
+            "amzn1.oa2-cs.v1.PLANTED x",
+            "PLANTED-no-prefix",
+            "amzn1.oa2-cs.v1.PLANTED\\u00e9",
+        ] {
+            let e = parse(&with(bad)).unwrap_err();
+            assert!(
+                e.what
+                    .contains("`newClientSecret` is not an LWA client secret"),
+                "{bad}: {e}"
+            );
+            assert!(!e.to_string().contains("PLANTED"), "{e}");
+            assert_eq!(
+                e.client_id.as_deref(),
+                Some("amzn1.application-oa2-client.A")
+            );
+        }
+        let longest = format!("amzn1.oa2-cs.v1.{}", "a".repeat(MAX_SECRET_LEN - 16));
+        assert!(parse(&with(&longest)).is_ok());
+        assert!(parse(&with(&format!("{longest}a"))).is_err());
     }
 }

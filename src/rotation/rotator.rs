@@ -183,6 +183,21 @@ impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E
                 source: ExpirySource::Recorded,
             });
         }
+        self.first_stored(current)
+            .await?
+            .map(|stored| Expiry { at: stored + rules::SECRET_LIFETIME, source: ExpirySource::Estimated })
+            .ok_or_else(|| self.unavailable(
+                "no version creation date to estimate the expiry from; set client_secret_expires_at by hand".into(),
+            ))
+    }
+
+    /// When the current client secret value was first stored: the creation
+    /// time of the oldest retained version (deprecated ones included) that
+    /// holds it; `None` when no version has a creation time.
+    pub async fn first_stored(
+        &self,
+        current: &AppDocument,
+    ) -> Result<Option<OffsetDateTime>, RotatorError> {
         let id = &self.settings.secret_id;
         let list = self
             .versions
@@ -206,11 +221,7 @@ impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E
             };
             seen.push((created, holds));
         }
-        rules::estimate_expiry(&seen)
-            .map(|at| Expiry { at, source: ExpirySource::Estimated })
-            .ok_or_else(|| self.unavailable(
-                "no version creation date to estimate the expiry from; set client_secret_expires_at by hand".into(),
-            ))
+        Ok(rules::first_stored(&seen))
     }
 
     /// The status at `now`.
@@ -252,8 +263,8 @@ impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E
             Kind::Other(kind) => Ok(NotificationOutcome::Ignored(format!(
                 "notification type {kind}"
             ))),
-            Kind::Expiry(e) => self.on_expiry(e, now, deadline).await,
-            Kind::NewSecret(s) => self.on_new_secret(s, deadline).await,
+            Kind::Expiry(e) => self.on_expiry(e, n.published_at, now, deadline).await,
+            Kind::NewSecret(s) => self.on_new_secret(s, n.published_at, now, deadline).await,
         }
     }
 }

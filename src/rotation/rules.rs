@@ -43,16 +43,16 @@ pub struct Expiry {
     pub source: ExpirySource,
 }
 
-/// The estimate from `(created, holds the current client secret)` of every
-/// retained version: the oldest holding it, + 180 days. `None` when no
-/// version holds it (cannot happen for the version read as current).
-pub fn estimate_expiry(versions: &[(OffsetDateTime, bool)]) -> Option<OffsetDateTime> {
+/// When the current client secret was first stored, from `(created, holds
+/// the current client secret)` of every retained version: the oldest holding
+/// it. `None` when no version holds it (cannot happen for the version read
+/// as current). The expiry estimate is this + [`SECRET_LIFETIME`].
+pub fn first_stored(versions: &[(OffsetDateTime, bool)]) -> Option<OffsetDateTime> {
     versions
         .iter()
         .filter(|(_, holds)| *holds)
         .map(|(created, _)| *created)
         .min()
-        .map(|created| created + SECRET_LIFETIME)
 }
 
 /// Whole days left until `expiry`, rounded down (negative once passed).
@@ -74,6 +74,35 @@ pub fn recent_request(
     requested_at.filter(|at| now - *at < REQUEST_GUARD)
 }
 
+/// The longest a new secret can live from `now`: 180 days and a day of
+/// slack for clocks and delivery. A later `newClientSecretExpiryTime` is not
+/// Amazon's and is never installed.
+pub const MAX_NEW_SECRET_LIFETIME: Duration = Duration::days(181);
+
+/// When a notification was published, against when the current client
+/// secret value was first stored (the creation time of the oldest retained
+/// version holding it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Published after the current secret was stored: it is about the
+    /// current secret (an expiry notice) or a newer one (a new secret).
+    After,
+    /// Published at or before it: about a secret the current one replaced.
+    Before,
+    /// The notification has no publish time, or no version creation time is
+    /// known.
+    Unknown,
+}
+
+/// Places `published_at` against `stored_at` (see [`Order`]).
+pub fn order(published_at: Option<OffsetDateTime>, stored_at: Option<OffsetDateTime>) -> Order {
+    match (published_at, stored_at) {
+        (Some(p), Some(s)) if p > s => Order::After,
+        (Some(_), Some(_)) => Order::Before,
+        _ => Order::Unknown,
+    }
+}
+
 /// What to do with a new-secret notification.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NewSecretDecision {
@@ -82,9 +111,19 @@ pub enum NewSecretDecision {
     /// The secret is already the current one (a duplicate delivery): nothing
     /// to write; a leftover `AWSPENDING` holding it is cleaned up.
     AlreadyCurrent,
-    /// Older than the recorded expiry: an old notification delivered late,
-    /// never installed.
+    /// Its expiry is more than [`MAX_NEW_SECRET_LIFETIME`] away: not a
+    /// secret Amazon issued. Never saved; retried, so it ends in the
+    /// dead-letter queue (and its alarm) instead of being dropped.
+    Implausible,
+    /// Older than the recorded expiry and published before the current
+    /// secret was stored: an old notification delivered late, never
+    /// installed.
     Stale,
+    /// Older than the recorded expiry, and when it was published cannot be
+    /// told (no `eventTime`/`publishTime`, or no version creation time):
+    /// either an old notification or a wrong hand-set expiry. Never dropped:
+    /// retried, so it ends in the dead-letter queue for the operator.
+    Unordered,
     /// Older than a newer secret that waits as `AWSPENDING` (not yet accepted
     /// by LWA): never replaces it, and is not dropped either: retried until
     /// the waiting one is promoted (then it is stale) or never is (then it
@@ -96,12 +135,31 @@ pub enum NewSecretDecision {
     Install,
 }
 
-/// Decides what a new-secret notification does, given the current version
-/// and the waiting `AWSPENDING` one (if any, and if it is for this client).
+/// `true` when the notification's secret expires before the recorded
+/// `client_secret_expires_at`: either an old notification delivered late or
+/// a recorded expiry set later than the truth by hand; [`order`] tells which.
+pub fn older_than_recorded(current: &AppDocument, n: &NewSecret) -> bool {
+    current
+        .expires_at
+        .is_some_and(|recorded| n.expires_at < recorded)
+}
+
+/// Decides what a new-secret notification does, given the current version,
+/// the waiting `AWSPENDING` one (if any, and if it is for this client), the
+/// time, and — needed only when [`older_than_recorded`] — the notification's
+/// [`Order`] (`None` when not worked out: then such a notification is
+/// [`NewSecretDecision::Unordered`], never dropped).
+///
+/// A wrong hand-set expiry later than the truth must not make Amazon's new
+/// secret look stale: the secret would be lost and the old one expire. So a
+/// notification older than the recorded expiry is stale only when it was also
+/// published before the current secret was stored.
 pub fn decide_new_secret(
     current: &AppDocument,
     pending: Option<&AppDocument>,
     n: &NewSecret,
+    now: OffsetDateTime,
+    order: Option<Order>,
 ) -> NewSecretDecision {
     if n.client_id != current.client_id {
         return NewSecretDecision::Foreign;
@@ -109,11 +167,15 @@ pub fn decide_new_secret(
     if n.client_secret == current.client_secret {
         return NewSecretDecision::AlreadyCurrent;
     }
-    if current
-        .expires_at
-        .is_some_and(|recorded| n.expires_at < recorded)
-    {
-        return NewSecretDecision::Stale;
+    if n.expires_at - now > MAX_NEW_SECRET_LIFETIME {
+        return NewSecretDecision::Implausible;
+    }
+    if older_than_recorded(current, n) {
+        match order {
+            Some(Order::After) => {}
+            Some(Order::Before) => return NewSecretDecision::Stale,
+            Some(Order::Unknown) | None => return NewSecretDecision::Unordered,
+        }
     }
     match pending.filter(|p| p.client_id == current.client_id) {
         Some(p) if p.client_secret == n.client_secret => NewSecretDecision::ResumePending,
@@ -125,11 +187,22 @@ pub fn decide_new_secret(
 }
 
 /// Whether an expiry notification's time replaces the recorded one: set when
-/// none is recorded, moved later, never earlier (a notice about an already
-/// replaced secret, delivered late, must not trigger another rotation; fix a
-/// wrong hand-set value by editing or removing the field).
-pub fn records_expiry(recorded: Option<OffsetDateTime>, notified: OffsetDateTime) -> bool {
-    recorded.is_none_or(|r| notified > r)
+/// none is recorded, moved later; moved earlier only when the notice was
+/// published after the current secret was stored (`order` is
+/// [`Order::After`]: it is about the current secret, so a hand-set date later
+/// than the truth is corrected). A notice about an already replaced secret,
+/// delivered late, never moves it earlier (it would trigger another rotation).
+/// `order` is needed only when `notified` is earlier than `recorded`.
+pub fn records_expiry(
+    recorded: Option<OffsetDateTime>,
+    notified: OffsetDateTime,
+    order: Option<Order>,
+) -> bool {
+    match recorded {
+        None => true,
+        Some(r) if notified > r => true,
+        Some(r) => notified < r && order == Some(Order::After),
+    }
 }
 
 #[cfg(test)]
@@ -156,14 +229,14 @@ mod tests {
     }
 
     #[test]
-    fn estimate_uses_oldest_version_holding_the_value() {
+    fn first_stored_is_the_oldest_version_holding_the_value() {
         let v = [
             (datetime!(2026-01-01 0:00 UTC), false),
-            (datetime!(2026-02-01 0:00 UTC), true),
             (datetime!(2026-03-01 0:00 UTC), true),
+            (datetime!(2026-02-01 0:00 UTC), true),
         ];
-        assert_eq!(estimate_expiry(&v), Some(datetime!(2026-07-31 0:00 UTC)));
-        assert_eq!(estimate_expiry(&v[..1]), None);
+        assert_eq!(first_stored(&v), Some(datetime!(2026-02-01 0:00 UTC)));
+        assert_eq!(first_stored(&v[..1]), None);
     }
 
     #[test]
@@ -190,39 +263,40 @@ mod tests {
         assert_eq!(recent_request(None, now), None);
     }
 
+    /// When the notifications of these tests are decided.
+    const NOW: OffsetDateTime = datetime!(2026-05-01 10:00 UTC);
+
+    fn decide(
+        cur: &AppDocument,
+        pending: Option<&AppDocument>,
+        n: &NewSecret,
+    ) -> NewSecretDecision {
+        decide_new_secret(cur, pending, n, NOW, None)
+    }
+
     #[test]
     fn new_secret_decisions() {
         let exp = datetime!(2026-10-28 10:00 UTC);
         let cur = doc("old", Some("2026-05-08T10:00:00Z"));
         assert_eq!(
-            decide_new_secret(&cur, None, &note("other", "x", exp)),
+            decide(&cur, None, &note("other", "x", exp)),
             NewSecretDecision::Foreign
         );
         assert_eq!(
-            decide_new_secret(&cur, None, &note("me", "old", exp)),
+            decide(&cur, None, &note("me", "old", exp)),
             NewSecretDecision::AlreadyCurrent
         );
         assert_eq!(
-            decide_new_secret(&cur, None, &note("me", "new", exp)),
+            decide(&cur, None, &note("me", "new", exp)),
             NewSecretDecision::Install
-        );
-        // Older than recorded: an old notification delivered late.
-        let installed = doc("new", Some("2026-10-28T10:00:00Z"));
-        assert_eq!(
-            decide_new_secret(
-                &installed,
-                None,
-                &note("me", "older", datetime!(2026-05-08 10:00 UTC))
-            ),
-            NewSecretDecision::Stale
         );
         let pending = doc("new", Some("2026-10-28T10:00:00Z"));
         assert_eq!(
-            decide_new_secret(&cur, Some(&pending), &note("me", "new", exp)),
+            decide(&cur, Some(&pending), &note("me", "new", exp)),
             NewSecretDecision::ResumePending
         );
         assert_eq!(
-            decide_new_secret(
+            decide(
                 &cur,
                 Some(&pending),
                 &note("me", "mid", datetime!(2026-09-01 0:00 UTC))
@@ -230,13 +304,64 @@ mod tests {
             NewSecretDecision::WaitForPending
         );
         assert_eq!(
-            decide_new_secret(
+            decide(
                 &cur,
                 Some(&pending),
-                &note("me", "newer", datetime!(2026-11-01 0:00 UTC))
+                &note("me", "newer", datetime!(2026-10-29 0:00 UTC))
             ),
             NewSecretDecision::Install
         );
+    }
+
+    /// Older than the recorded expiry: stale only when published before the
+    /// current secret was stored; published after it, the recorded expiry is
+    /// the wrong one (set by hand) and the secret is installed; unknown, it
+    /// is kept for the operator.
+    #[test]
+    fn an_older_expiry_is_stale_only_when_published_before_the_current_secret() {
+        let installed = doc("new", Some("2026-10-28T10:00:00Z"));
+        let older = note("me", "older", datetime!(2026-05-08 10:00 UTC));
+        let with = |order| decide_new_secret(&installed, None, &older, NOW, order);
+        assert_eq!(with(Some(Order::Before)), NewSecretDecision::Stale);
+        assert_eq!(with(Some(Order::After)), NewSecretDecision::Install);
+        assert_eq!(with(Some(Order::Unknown)), NewSecretDecision::Unordered);
+        assert_eq!(with(None), NewSecretDecision::Unordered);
+        // Published after, and a newer secret waits: the waiting rule still holds.
+        let pending = doc("newest", Some("2026-06-01T00:00:00Z"));
+        assert_eq!(
+            decide_new_secret(&installed, Some(&pending), &older, NOW, Some(Order::After)),
+            NewSecretDecision::WaitForPending
+        );
+        // Not older: the order is not needed.
+        let cur = doc("old", Some("2026-05-08T10:00:00Z"));
+        let new = note("me", "new", datetime!(2026-10-28 10:00 UTC));
+        assert_eq!(
+            decide_new_secret(&cur, None, &new, NOW, Some(Order::Before)),
+            NewSecretDecision::Install
+        );
+    }
+
+    #[test]
+    fn order_is_after_only_when_published_strictly_after_the_store() {
+        let t = datetime!(2026-05-01 10:00 UTC);
+        let later = t + Duration::milliseconds(1);
+        assert_eq!(order(Some(later), Some(t)), Order::After);
+        assert_eq!(order(Some(t), Some(t)), Order::Before);
+        assert_eq!(order(Some(t), Some(later)), Order::Before);
+        assert_eq!(order(None, Some(t)), Order::Unknown);
+        assert_eq!(order(Some(t), None), Order::Unknown);
+    }
+
+    #[test]
+    fn a_secret_living_more_than_181_days_is_implausible() {
+        let cur = doc("old", None);
+        let at = |d: Duration| decide(&cur, None, &note("me", "new", NOW + d));
+        assert_eq!(at(MAX_NEW_SECRET_LIFETIME), NewSecretDecision::Install);
+        assert_eq!(
+            at(MAX_NEW_SECRET_LIFETIME + Duration::seconds(1)),
+            NewSecretDecision::Implausible
+        );
+        assert_eq!(at(Duration::days(180)), NewSecretDecision::Install);
     }
 
     /// "Older" is strict: a different secret whose expiry equals the recorded
@@ -246,23 +371,27 @@ mod tests {
         let at = datetime!(2026-10-28 10:00 UTC);
         let cur = doc("old", Some("2026-10-28T10:00:00Z"));
         assert_eq!(
-            decide_new_secret(&cur, None, &note("me", "new", at)),
+            decide(&cur, None, &note("me", "new", at)),
             NewSecretDecision::Install
         );
         let cur = doc("old", Some("2026-05-08T10:00:00Z"));
         let pending = doc("new", Some("2026-10-28T10:00:00Z"));
         assert_eq!(
-            decide_new_secret(&cur, Some(&pending), &note("me", "other", at)),
+            decide(&cur, Some(&pending), &note("me", "other", at)),
             NewSecretDecision::Install
         );
     }
 
     #[test]
-    fn expiry_only_moves_later() {
+    fn expiry_moves_later_and_earlier_only_for_the_current_secret() {
         let r = datetime!(2026-10-28 10:00 UTC);
-        assert!(records_expiry(None, r));
-        assert!(records_expiry(Some(r), r + Duration::days(1)));
-        assert!(!records_expiry(Some(r), r));
-        assert!(!records_expiry(Some(r), r - Duration::days(170)));
+        let earlier = r - Duration::days(170);
+        assert!(records_expiry(None, r, None));
+        assert!(records_expiry(Some(r), r + Duration::days(1), None));
+        assert!(!records_expiry(Some(r), r, Some(Order::After)));
+        assert!(!records_expiry(Some(r), earlier, None));
+        assert!(!records_expiry(Some(r), earlier, Some(Order::Before)));
+        assert!(!records_expiry(Some(r), earlier, Some(Order::Unknown)));
+        assert!(records_expiry(Some(r), earlier, Some(Order::After)));
     }
 }

@@ -19,6 +19,7 @@ impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E
     pub(super) async fn on_expiry(
         &self,
         e: &SecretExpiry,
+        published_at: Option<OffsetDateTime>,
         now: OffsetDateTime,
         deadline: Instant,
     ) -> Result<NotificationOutcome, RotatorError> {
@@ -27,12 +28,36 @@ impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E
             return Ok(NotificationOutcome::Ignored("another client ID".into()));
         }
         let mut current = current;
-        if rules::records_expiry(current.expires_at, e.expires_at) {
+        // An earlier date than the recorded one: is the notice about the
+        // current secret (published after it was stored) or a replaced one?
+        let earlier = current.expires_at.is_some_and(|r| e.expires_at < r);
+        let order = if earlier {
+            Some(rules::order(
+                published_at,
+                self.first_stored(&current).await?,
+            ))
+        } else {
+            None
+        };
+        let recorded = current.expires_at.map(rfc3339).unwrap_or_default();
+        if rules::records_expiry(current.expires_at, e.expires_at, order) {
             self.put(&current.with_expiry(e.expires_at), Stage::Current)
                 .await?;
-            tracing::info!(secret_id = %self.settings.secret_id, client_secret_expires_at = %rfc3339(e.expires_at),
-                "recorded the client secret's expiry");
+            if earlier {
+                tracing::warn!(secret_id = %self.settings.secret_id, client_secret_expires_at = %rfc3339(e.expires_at),
+                    replaced = %recorded,
+                    "Amazon's expiry notice for the current client secret is earlier than the recorded \
+                     client_secret_expires_at (set by hand?); recorded Amazon's date");
+            } else {
+                tracing::info!(secret_id = %self.settings.secret_id, client_secret_expires_at = %rfc3339(e.expires_at),
+                    "recorded the client secret's expiry");
+            }
             current = self.current().await?;
+        } else if earlier {
+            tracing::warn!(secret_id = %self.settings.secret_id, client_secret_expires_at = %recorded,
+                notice_expires_at = %rfc3339(e.expires_at),
+                "kept the recorded client_secret_expires_at: this earlier expiry notice was published before \
+                 the current client secret was stored (about a secret it replaced), or has no eventTime");
         }
         let expiry = current.expires_at.unwrap_or(e.expires_at);
         let due = rules::rotation_due(expiry, now, self.settings.rotate_before_days);
@@ -69,25 +94,46 @@ impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E
                 error,
                 purpose: LwaPurpose::RotateToken,
             })?;
-        self.app
+        let answer = self
+            .app
             .rotate_client_secret(&token.access_token, call_deadline)
-            .await
-            .map_err(|e| match e {
-                RotateCallError::NotEnrolled { message } => RotatorError::RotationNotEnrolled {
+            .await;
+        match answer {
+            Ok(()) => tracing::info!(secret_id = %self.settings.secret_id,
+                "SP-API accepted the rotate call; the new secret arrives by the new-secret notification"),
+            // It may have gone through: recorded like an accepted call, so no
+            // second rotation replaces the secret it issued within 24 h.
+            Err(e @ RotateCallError::NoAnswer { .. }) => {
+                self.record_request(now).await;
+                return Err(RotatorError::RotationFailed(e));
+            }
+            Err(RotateCallError::NotEnrolled { message }) => {
+                return Err(RotatorError::RotationNotEnrolled {
                     sp_message: message,
                     queue_arn: self.settings.queue_arn.clone(),
-                },
-                other => RotatorError::RotationFailed(other),
-            })?;
-        tracing::info!(secret_id = %self.settings.secret_id,
-            "SP-API accepted the rotate call; the new secret arrives by the new-secret notification");
-        // Re-read so nothing written meanwhile is reverted.
-        let latest = self.current().await?;
-        if let Err(e) = self.put(&latest.with_requested(now), Stage::Current).await {
-            tracing::error!(secret_id = %self.settings.secret_id, error = %e,
-                "the rotate call was accepted but its time could not be recorded; do not rotate again for 24 h");
+                })
+            }
+            Err(other) => return Err(RotatorError::RotationFailed(other)),
         }
+        self.record_request(now).await;
         Ok(())
+    }
+
+    /// Records `client_secret_rotation_requested_at` = `now` on the current
+    /// version, re-read first so nothing written meanwhile is reverted. A
+    /// failure is logged, not returned: the call itself is already made.
+    async fn record_request(&self, now: OffsetDateTime) {
+        let recorded = match self.current().await {
+            Ok(latest) => self
+                .put(&latest.with_requested(now), Stage::Current)
+                .await
+                .map(|_| ()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = recorded {
+            tracing::error!(secret_id = %self.settings.secret_id, error = %e,
+                "the rotate call was made but its time could not be recorded; do not rotate again for 24 h");
+        }
     }
 
     /// `{"action":"rotate"}`: rotate now, unless a request was made in the

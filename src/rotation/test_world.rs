@@ -80,6 +80,8 @@ pub(super) fn at(w: &W, now: OffsetDateTime) {
     let current = w.clock.now();
     assert!(now >= current, "the test's times go forward");
     w.clock.advance((now - current).try_into().unwrap());
+    // Versions written from now on are created now, as in Secrets Manager.
+    *w.sm.now.lock().unwrap() = now;
 }
 
 pub(super) fn journal(w: &W) -> Vec<String> {
@@ -95,12 +97,38 @@ pub(super) fn effects(w: &W) -> Vec<String> {
 }
 
 pub(super) fn new_secret_body(client: &str, secret: &str, expires: &str, id: &str) -> String {
-    json!({"notificationVersion":"1.0","notificationType":"APPLICATION_OAUTH_CLIENT_NEW_SECRET","payloadVersion":"2023-11-30",
-        "eventTime":"2026-05-01T10:00:00.000Z",
+    new_secret_published(
+        client,
+        secret,
+        expires,
+        id,
+        Some("2026-05-01T10:00:00.000Z"),
+    )
+}
+
+/// A new-secret notification with `eventTime` = `published` (none when `None`).
+pub(super) fn new_secret_published(
+    client: &str,
+    secret: &str,
+    expires: &str,
+    id: &str,
+    published: Option<&str>,
+) -> String {
+    let mut v = json!({"notificationVersion":"1.0","notificationType":"APPLICATION_OAUTH_CLIENT_NEW_SECRET","payloadVersion":"2023-11-30",
         "payload":{"applicationOAuthClientNewSecret":{"clientId":client,"newClientSecret":secret,
             "newClientSecretExpiryTime":expires,"oldClientSecretExpiryTime":"2026-05-08T10:00:00.000Z"}},
-        "notificationMetadata":{"notificationId":id}})
-    .to_string()
+        "notificationMetadata":{"notificationId":id}});
+    if let Some(at) = published {
+        v["eventTime"] = at.into();
+    }
+    v.to_string()
+}
+
+/// An expiry notification with `eventTime` = `published`.
+pub(super) fn expiry_published(client: &str, expires: &str, id: &str, published: &str) -> String {
+    let mut v: Value = serde_json::from_str(&expiry_body(client, expires, id)).unwrap();
+    v["eventTime"] = published.into();
+    v.to_string()
 }
 
 pub(super) fn expiry_body(client: &str, expires: &str, id: &str) -> String {

@@ -228,7 +228,7 @@ async fn a_duplicate_clears_only_a_leftover_pending_of_the_current_secret() {
     let newer = new_secret_body(
         ME,
         "amzn1.oa2-cs.v1.PLANTED-NEWER",
-        "2027-01-01T00:00:00Z",
+        "2026-10-29T00:00:00Z",
         "n-2",
     );
     let out = run(&w, batch(&[&newer]), NOW).await.unwrap();

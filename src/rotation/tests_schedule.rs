@@ -230,3 +230,45 @@ async fn rotate_not_enrolled_and_failed() {
         .unwrap_err();
     assert_eq!(e.error_type(), "LwaInvalidClient");
 }
+
+/// A rotate call sent and not answered may have gone through: it counts as
+/// requested, so neither the expiry notice delivered again nor the daily
+/// check makes a second call (which would replace the secret just issued)
+/// within 24 h; `force` still can.
+#[tokio::test]
+async fn an_unanswered_rotate_call_counts_as_requested_for_24_hours() {
+    let w = world();
+    w.app
+        .script
+        .lock()
+        .unwrap()
+        .push_back(RotateCallError::NoAnswer {
+            attempts: 1,
+            detail: "no answer within 10000 ms".into(),
+        });
+    let notice = expiry_body(ME, "2026-05-11T10:00:00Z", "n-3");
+    let out = run(&w, batch(&[&notice]), NOW).await.unwrap();
+    assert_eq!(failures(&out), ["m0"], "the notice is retried");
+    assert_eq!(
+        w.sm.current()["client_secret_rotation_requested_at"],
+        "2026-05-01T10:00:00Z"
+    );
+    let calls = |w: &W| {
+        effects(w)
+            .iter()
+            .filter(|l| l.starts_with("spapi.rotate"))
+            .count()
+    };
+    assert_eq!(calls(&w), 1);
+    let later = NOW + time::Duration::minutes(6);
+    let out = run(&w, batch(&[&notice]), later).await.unwrap();
+    assert!(failures(&out).is_empty(), "acknowledged on redelivery");
+    let out = run(&w, json!({"action":"check"}), later).await.unwrap();
+    assert_eq!(out["rotated"], false);
+    assert_eq!(calls(&w), 0, "no second call within 24 h");
+    let out = run(&w, json!({"action":"rotate","force":true}), later)
+        .await
+        .unwrap();
+    assert_eq!(out["rotated"], true);
+    assert_eq!(calls(&w), 1);
+}

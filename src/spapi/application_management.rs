@@ -23,11 +23,6 @@ use tokio::time::Instant;
 
 /// The operation's path under the SP-API endpoint.
 pub const ROTATE_PATH: &str = "applications/2023-11-30/clientSecret";
-/// Why a rotate call without an answer is not repeated, and what follows.
-const UNANSWERED: &str = "not repeated, because the call may have gone through: if it did, \
-     the new-secret notification reaches the queue within minutes and is installed; if not, \
-     the next daily check calls it again";
-
 /// Why the retries ended early, and what to raise.
 const STOPPED_AT_DEADLINE: &str = "no time for another attempt before the Lambda deadline \
      (raise the client-secret-rotator function's Timeout in template.yaml, 60 s by default, for more attempts)";
@@ -80,9 +75,9 @@ impl SpApiApplicationManagement {
         match send(request, budget).await {
             // Sent, unanswered: it may have gone through, and a second
             // rotation would replace the secret just issued. Not repeated.
-            Sent::TimedOut => Attempt::Done(Err(RotateCallError::Unavailable {
+            Sent::TimedOut => Attempt::Done(Err(RotateCallError::NoAnswer {
                 attempts: 0,
-                last: format!("no answer within {} ms; {UNANSWERED}", budget.as_millis()),
+                detail: format!("no answer within {} ms", budget.as_millis()),
             })),
             // Nothing was sent: safe to try again.
             Sent::Failed(e) if e.is_connect() => Attempt::Retry {
@@ -90,12 +85,9 @@ impl SpApiApplicationManagement {
                 retry_after: None,
             },
             // Sent, and the answer timed out or broke off: as above.
-            Sent::Failed(e) => Attempt::Done(Err(RotateCallError::Unavailable {
+            Sent::Failed(e) => Attempt::Done(Err(RotateCallError::NoAnswer {
                 attempts: 0,
-                last: redact(
-                    &format!("the connection failed ({e}); {UNANSWERED}"),
-                    &known,
-                ),
+                detail: redact(&format!("the connection failed ({e})"), &known),
             })),
             Sent::Answered(a) => classify(
                 a.status,
@@ -171,9 +163,9 @@ impl ApplicationManagement for SpApiApplicationManagement {
         let mut retries = Retries::new(&self.clock, deadline, &policy);
         while let Some(budget) = retries.next_attempt() {
             match self.attempt(token, budget).await {
-                Attempt::Done(Err(RotateCallError::Unavailable { last, .. })) => {
+                Attempt::Done(Err(RotateCallError::NoAnswer { detail, .. })) => {
                     let attempts = retries.attempts();
-                    return Err(RotateCallError::Unavailable { attempts, last });
+                    return Err(RotateCallError::NoAnswer { attempts, detail });
                 }
                 Attempt::Done(result) => return result,
                 Attempt::Retry { why, retry_after } => retries.failed(why, retry_after).await,
@@ -271,15 +263,14 @@ mod tests {
         let (c, deadline) = on_virtual_time(&server, Duration::from_millis(300));
         let token = AccessToken::new("Atza|GRANTLESS");
         match c.rotate_client_secret(&token, deadline).await {
-            Err(RotateCallError::Unavailable { attempts, last }) => {
-                assert_eq!(attempts, 1);
-                // reqwest's own timeout or ours, whichever fires first.
+            Err(e @ RotateCallError::NoAnswer { attempts: 1, .. }) => {
                 assert!(
-                    last.contains("; not repeated, because the call may have gone through"),
-                    "{last}"
+                    e.to_string()
+                        .contains("It was not repeated, because it may have gone through"),
+                    "{e}"
                 );
             }
-            other => panic!("expected Unavailable, got {other:?}"),
+            other => panic!("expected NoAnswer after 1 attempt, got {other:?}"),
         }
         assert_eq!(server.requests(), 1);
     }

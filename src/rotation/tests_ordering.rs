@@ -1,0 +1,143 @@
+//! Placing a notification in time when the recorded expiry disagrees: a
+//! hand-set `client_secret_expires_at` later than the truth never makes
+//! Amazon's new secret or expiry notice look stale; an old notification
+//! delivered late is still never installed; one that cannot be placed is
+//! kept for the operator (retried into the dead-letter queue), never
+//! dropped; a new secret Amazon cannot have issued is never saved.
+
+use super::test_world::*;
+
+/// The current secret with a hand-set expiry far later than the truth,
+/// stored on 2026-04-01.
+fn world_with_a_wrong_hand_set_expiry() -> W {
+    world_with(
+        json!({"client_id": ME, "client_secret": OLD, "client_secret_expires_at": "2027-06-01T00:00:00Z"}),
+        datetime!(2026-04-01 0:00 UTC),
+    )
+}
+
+#[tokio::test]
+async fn a_wrong_hand_set_expiry_does_not_make_amazons_new_secret_stale() {
+    let w = world_with_a_wrong_hand_set_expiry();
+    let body = new_secret_published(
+        ME,
+        NEW,
+        "2026-10-28T10:00:00Z",
+        "n-1",
+        Some("2026-05-01T09:59:00Z"),
+    );
+    let out = run(&w, batch(&[&body]), NOW).await.unwrap();
+    assert!(failures(&out).is_empty());
+    let cur = w.sm.current();
+    assert_eq!(cur["client_secret"], NEW);
+    assert_eq!(cur["client_secret_expires_at"], "2026-10-28T10:00:00Z");
+}
+
+#[tokio::test]
+async fn a_late_notification_published_before_the_current_secret_was_stored_is_stale() {
+    let w = world();
+    let newer = new_secret_body(ME, NEW, "2026-10-28T10:00:00Z", "n-2");
+    run(&w, batch(&[&newer]), NOW).await.unwrap();
+    journal(&w);
+    // Published a day before NEW was stored, expiring before it: acknowledged, nothing written.
+    let older = new_secret_published(
+        ME,
+        "amzn1.oa2-cs.v1.PLANTED-OLDER",
+        "2026-10-27T10:00:00Z",
+        "n-1",
+        Some("2026-04-30T10:00:00Z"),
+    );
+    let later = NOW + time::Duration::hours(1);
+    let out = run(&w, batch(&[&older]), later).await.unwrap();
+    assert!(failures(&out).is_empty());
+    assert!(effects(&w).is_empty(), "{:?}", effects(&w));
+    assert_eq!(w.sm.current()["client_secret"], NEW);
+}
+
+#[tokio::test]
+async fn an_older_notification_that_cannot_be_placed_is_kept_not_dropped() {
+    let w = world_with_a_wrong_hand_set_expiry();
+    let body = new_secret_published(ME, NEW, "2026-10-28T10:00:00Z", "n-1", None);
+    let out = run(&w, batch(&[&body]), NOW).await.unwrap();
+    assert_eq!(
+        failures(&out),
+        ["m0"],
+        "retried, so it ends in the dead-letter queue"
+    );
+    assert!(effects(&w).is_empty(), "{:?}", effects(&w));
+    let n = super::notification::parse(&body).unwrap();
+    let e = w
+        .rotator
+        .on_notification(&n, NOW, deadline(&w))
+        .await
+        .unwrap_err();
+    assert_eq!(e.error_type(), "InvalidEvent");
+    let text = e.to_string();
+    assert!(
+        text.contains("correct or remove it and redrive the message")
+            && text.contains("2027-06-01T00:00:00Z"),
+        "{text}"
+    );
+    assert!(!text.contains("PLANTED"), "{text}");
+}
+
+#[tokio::test]
+async fn a_new_secret_living_longer_than_amazon_allows_is_never_saved() {
+    let w = world();
+    let body = new_secret_body(ME, NEW, "2026-10-29T10:00:01Z", "n-1");
+    let out = run(&w, batch(&[&body]), NOW).await.unwrap();
+    assert_eq!(failures(&out), ["m0"]);
+    assert!(effects(&w).is_empty(), "{:?}", effects(&w));
+    assert!(w.sm.text(Stage::Pending).is_none());
+}
+
+#[tokio::test]
+async fn a_malformed_new_secret_is_never_saved() {
+    let w = world();
+    for (i, secret) in [
+        "amzn1.oa2-cs.v1.PLANTED\r\nX-Injected: 1".to_owned(),
+        "PLANTED-no-prefix".to_owned(),
+        format!("amzn1.oa2-cs.v1.{}", "A".repeat(100_000)),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let body = new_secret_body(ME, secret, "2026-10-28T10:00:00Z", &format!("n-{i}"));
+        let out = run(&w, batch(&[&body]), NOW).await.unwrap();
+        assert_eq!(failures(&out), ["m0"], "secret {i}");
+    }
+    assert!(effects(&w).is_empty(), "{:?}", effects(&w));
+    assert_eq!(w.sm.count(), 1);
+}
+
+#[tokio::test]
+async fn an_earlier_expiry_notice_about_the_current_secret_corrects_a_wrong_hand_set_date() {
+    let w = world_with_a_wrong_hand_set_expiry();
+    let body = expiry_published(ME, "2026-05-20T00:00:00Z", "n-3", "2026-05-01T09:00:00Z");
+    let out = run(&w, batch(&[&body]), NOW).await.unwrap();
+    assert!(failures(&out).is_empty());
+    let cur = w.sm.current();
+    assert_eq!(cur["client_secret_expires_at"], "2026-05-20T00:00:00Z");
+    assert_eq!(
+        cur["client_secret_rotation_requested_at"], "2026-05-01T10:00:00Z",
+        "19 days left: rotated"
+    );
+}
+
+#[tokio::test]
+async fn an_earlier_expiry_notice_published_before_the_current_secret_was_stored_is_ignored() {
+    let w = world_with_a_wrong_hand_set_expiry();
+    for (id, published) in [("n-3", Some("2026-03-31T23:00:00Z")), ("n-4", None)] {
+        let body = match published {
+            Some(at) => expiry_published(ME, "2026-05-20T00:00:00Z", id, at),
+            None => expiry_body(ME, "2026-05-20T00:00:00Z", id),
+        };
+        let out = run(&w, batch(&[&body]), NOW).await.unwrap();
+        assert!(failures(&out).is_empty());
+    }
+    assert!(effects(&w).is_empty(), "{:?}", effects(&w));
+    assert_eq!(
+        w.sm.current()["client_secret_expires_at"],
+        "2027-06-01T00:00:00Z"
+    );
+}
