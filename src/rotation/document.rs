@@ -18,6 +18,19 @@ pub const EXPIRES_AT: &str = "client_secret_expires_at";
 /// When the last rotate call was accepted, while its new secret is awaited.
 pub const REQUESTED_AT: &str = "client_secret_rotation_requested_at";
 
+/// An expiry as recorded: RFC 3339 UTC, whole seconds unless Amazon's time
+/// has milliseconds (`2026-10-28T10:00:00Z`, `2027-05-30T16:25:02.273Z`).
+/// The milliseconds are kept because expiries are compared: two rotations
+/// in the same second must still be told apart.
+fn recorded_time(t: OffsetDateTime) -> String {
+    let ms = t
+        .replace_nanosecond(t.millisecond() as u32 * 1_000_000)
+        .unwrap_or(t);
+    ms.to_offset(time::UtcOffset::UTC)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| rfc3339(t))
+}
+
 /// One version of the app's secret.
 #[derive(Clone)]
 pub struct AppDocument {
@@ -104,7 +117,7 @@ impl AppDocument {
             for key in &self.secret_keys {
                 map.insert(key.clone(), value.clone());
             }
-            map.insert(EXPIRES_AT.to_owned(), to_raw(&rfc3339(expires_at)));
+            map.insert(EXPIRES_AT.to_owned(), to_raw(&recorded_time(expires_at)));
             map.remove(REQUESTED_AT);
         })
     }
@@ -112,7 +125,7 @@ impl AppDocument {
     /// This document with `client_secret_expires_at` set.
     pub fn with_expiry(&self, expires_at: OffsetDateTime) -> SecretString {
         self.edit(|map| {
-            map.insert(EXPIRES_AT.to_owned(), to_raw(&rfc3339(expires_at)));
+            map.insert(EXPIRES_AT.to_owned(), to_raw(&recorded_time(expires_at)));
         })
     }
 
@@ -165,8 +178,12 @@ mod tests {
         assert_eq!(v["LWA_CLIENT_SECRET"], "amzn1.oa2-cs.v1.NEW");
         assert_eq!(v["LWA_APP_ID"], "id");
         assert_eq!(v["refresh_token"], "Atzr|R");
-        assert_eq!(v["client_secret_expires_at"], "2027-11-26T10:00:00Z");
+        // Milliseconds kept (two rotations in one second stay ordered).
+        assert_eq!(v["client_secret_expires_at"], "2027-11-26T10:00:00.123Z");
         assert!(v.get("client_secret").is_none(), "no new key added");
+        let whole = d.with_expiry(datetime!(2027-11-26 10:00:00.000_900 UTC));
+        let v: serde_json::Value = serde_json::from_str(whole.expose_secret()).unwrap();
+        assert_eq!(v["client_secret_expires_at"], "2027-11-26T10:00:00Z");
         assert!(
             new.expose_secret().contains("1.50"),
             "numbers kept byte for byte"

@@ -87,24 +87,31 @@ pub enum RotatorError {
         /// `newClientSecretExpiryTime`, RFC 3339.
         expires_at: String,
     },
-    /// A new secret expiring before the recorded `client_secret_expires_at`
-    /// whose publication cannot be placed against the current secret: either
-    /// an old notification or a wrong hand-set expiry. Never dropped.
+    /// A new secret that cannot be placed against the current one: published
+    /// before the current secret was stored yet expiring after the recorded
+    /// `client_secret_expires_at`, or expiring before it with no publish
+    /// time. Never dropped, never installed.
     #[error(
-        "a new client secret for this app expires at {expires_at}, before the recorded \
-         client_secret_expires_at {recorded} in secret `{secret_id}`, and the notification has no \
-         eventTime or publishTime to tell whether it is newer than the current secret. Nothing was \
-         written; the message is retried and then kept in the dead-letter queue. If \
+        "a new-secret notification for this app (its secret expires at {expires_at}) {} the recorded client_secret_expires_at \
+         {recorded} in secret `{secret_id}`: it may be an old notification delivered late, or the recorded date \
+         is wrong. Nothing was written; the message is retried and then kept in the dead-letter queue. If \
          client_secret_expires_at was set by hand, correct or remove it and redrive the message; if the \
-         notification is an old one, delete it"
+         notification is an old one, delete it",
+        if *.published {
+            "was published before the current client secret was stored, yet expires after"
+        } else {
+            "has no eventTime or publishTime, and expires before"
+        }
     )]
     NewSecretUnordered {
         /// The app's secret.
         secret_id: String,
         /// `newClientSecretExpiryTime`, RFC 3339.
         expires_at: String,
-        /// The recorded `client_secret_expires_at`, RFC 3339.
+        /// The recorded `client_secret_expires_at`, RFC 3339 (empty when none).
         recorded: String,
+        /// The notification has a publish time (else none told its age).
+        published: bool,
     },
     /// The secret's contents are unusable.
     #[error("{0} Nothing was written.")]

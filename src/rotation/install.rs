@@ -34,18 +34,17 @@ impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E
             return Ok(NotificationOutcome::Ignored("another client ID".into()));
         }
         let pending = self.pending(&current).await?;
-        // Only an expiry older than the recorded one needs the versions read.
-        let older = rules::older_than_recorded(&current, n);
-        let order = if older && n.client_secret != current.client_secret {
-            Some(rules::order(
-                published_at,
-                self.first_stored(&current).await?,
-            ))
+        // A duplicate needs no history; anything else is placed against it.
+        let placement = if n.client_secret == current.client_secret {
+            rules::Placement::new(None, None, None)
         } else {
-            None
+            let (current_stored, new_stored) =
+                self.stored_times(&current, Some(&n.client_secret)).await?;
+            rules::Placement::new(published_at, current_stored, new_stored)
         };
+        let older = rules::older_than_recorded(&current, n);
         let recorded = current.expires_at.map(rfc3339).unwrap_or_default();
-        let decision = rules::decide_new_secret(&current, pending.as_ref(), n, now, order);
+        let decision = rules::decide_new_secret(&current, pending.as_ref(), n, now, placement);
         if older && matches!(decision, NewSecretDecision::Install) {
             tracing::warn!(secret_id = %self.settings.secret_id, client_secret_expires_at = %recorded,
                 new_secret_expires_at = %rfc3339(n.expires_at),
@@ -65,6 +64,7 @@ impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E
                 secret_id: self.settings.secret_id.clone(),
                 expires_at: rfc3339(n.expires_at),
                 recorded,
+                published: placement.order != rules::Order::Unknown,
             }),
             NewSecretDecision::WaitForPending => Err(RotatorError::NewerSecretPending {
                 secret_id: self.settings.secret_id.clone(),

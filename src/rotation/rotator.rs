@@ -22,6 +22,7 @@ use crate::rotation::error::RotatorError;
 use crate::rotation::notification::{Kind, Notification};
 use crate::rotation::rules::{self, Expiry, ExpirySource};
 use crate::rotation::status::Status;
+use crate::secret::ClientSecret;
 use time::OffsetDateTime;
 use tokio::time::Instant;
 
@@ -198,30 +199,42 @@ impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E
         &self,
         current: &AppDocument,
     ) -> Result<Option<OffsetDateTime>, RotatorError> {
+        Ok(self.stored_times(current, None).await?.0)
+    }
+
+    /// When the current client secret value, and `other` (if given), were
+    /// first stored: the creation time of the oldest retained version
+    /// (deprecated ones included) holding each; `None` when none does or no
+    /// creation time is known. Reads every retained version.
+    pub async fn stored_times(
+        &self,
+        current: &AppDocument,
+        other: Option<&ClientSecret>,
+    ) -> Result<(Option<OffsetDateTime>, Option<OffsetDateTime>), RotatorError> {
         let id = &self.settings.secret_id;
         let list = self
             .versions
             .list_versions(id)
             .await
             .map_err(|e| self.unavailable(format!("listing versions: {e}")))?;
-        let mut seen = Vec::new();
+        let mut mine = Vec::new();
+        let mut theirs = Vec::new();
         for info in list {
             let Some(created) = info.created else {
                 continue;
             };
-            let holds = if info.version_id == current.version_id {
-                true
+            let secret = if info.version_id == current.version_id {
+                Some(current.client_secret.clone())
             } else {
                 match self.versions.get_version(id, &info.version_id).await {
-                    Ok(v) => self
-                        .parse(&v)
-                        .is_ok_and(|d| d.client_secret == current.client_secret),
-                    Err(_) => false, // deleted meanwhile: not retained
+                    Ok(v) => self.parse(&v).ok().map(|d| d.client_secret),
+                    Err(_) => None, // deleted meanwhile: not retained
                 }
             };
-            seen.push((created, holds));
+            mine.push((created, secret.as_ref() == Some(&current.client_secret)));
+            theirs.push((created, other.is_some() && secret.as_ref() == other));
         }
-        Ok(rules::first_stored(&seen))
+        Ok((rules::first_stored(&mine), rules::first_stored(&theirs)))
     }
 
     /// The status at `now`.

@@ -103,6 +103,32 @@ pub fn order(published_at: Option<OffsetDateTime>, stored_at: Option<OffsetDateT
     }
 }
 
+/// Where a new-secret notification stands against the secret's history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement {
+    /// Its publish time against the current secret's first store.
+    pub order: Order,
+    /// Its secret was stored before the current one was (it was current, or
+    /// waited as `AWSPENDING`, and has been replaced since).
+    pub replaced: bool,
+}
+
+impl Placement {
+    /// From the notification's publish time and when the current secret and
+    /// the notification's secret were first stored (see
+    /// `Rotator::stored_times`).
+    pub fn new(
+        published_at: Option<OffsetDateTime>,
+        current_stored: Option<OffsetDateTime>,
+        new_stored: Option<OffsetDateTime>,
+    ) -> Self {
+        Self {
+            order: order(published_at, current_stored),
+            replaced: matches!((new_stored, current_stored), (Some(n), Some(c)) if n < c),
+        }
+    }
+}
+
 /// What to do with a new-secret notification.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NewSecretDecision {
@@ -115,14 +141,16 @@ pub enum NewSecretDecision {
     /// secret Amazon issued. Never saved; retried, so it ends in the
     /// dead-letter queue (and its alarm) instead of being dropped.
     Implausible,
-    /// Older than the recorded expiry and published before the current
-    /// secret was stored: an old notification delivered late, never
-    /// installed.
+    /// An old notification delivered late, never installed: its secret was
+    /// stored before the current one and replaced since, or it was published
+    /// before the current secret was stored and expires before the recorded
+    /// `client_secret_expires_at`.
     Stale,
-    /// Older than the recorded expiry, and when it was published cannot be
-    /// told (no `eventTime`/`publishTime`, or no version creation time):
-    /// either an old notification or a wrong hand-set expiry. Never dropped:
-    /// retried, so it ends in the dead-letter queue for the operator.
+    /// The signals disagree or are missing: published before the current
+    /// secret was stored yet expiring after the recorded date (a date moved
+    /// by hand?), or expiring before it with no publish time. Never dropped
+    /// and never installed: retried, so it ends in the dead-letter queue for
+    /// the operator.
     Unordered,
     /// Older than a newer secret that waits as `AWSPENDING` (not yet accepted
     /// by LWA): never replaces it, and is not dropped either: retried until
@@ -136,8 +164,7 @@ pub enum NewSecretDecision {
 }
 
 /// `true` when the notification's secret expires before the recorded
-/// `client_secret_expires_at`: either an old notification delivered late or
-/// a recorded expiry set later than the truth by hand; [`order`] tells which.
+/// `client_secret_expires_at`.
 pub fn older_than_recorded(current: &AppDocument, n: &NewSecret) -> bool {
     current
         .expires_at
@@ -146,20 +173,22 @@ pub fn older_than_recorded(current: &AppDocument, n: &NewSecret) -> bool {
 
 /// Decides what a new-secret notification does, given the current version,
 /// the waiting `AWSPENDING` one (if any, and if it is for this client), the
-/// time, and — needed only when [`older_than_recorded`] — the notification's
-/// [`Order`] (`None` when not worked out: then such a notification is
-/// [`NewSecretDecision::Unordered`], never dropped).
+/// time and the notification's [`Placement`].
 ///
-/// A wrong hand-set expiry later than the truth must not make Amazon's new
-/// secret look stale: the secret would be lost and the old one expire. So a
-/// notification older than the recorded expiry is stale only when it was also
-/// published before the current secret was stored.
+/// An old notification must never replace a newer secret, and Amazon's new
+/// secret must never be dropped because a hand-set `client_secret_expires_at`
+/// is wrong (the secret would be lost and the old one expire). So a new
+/// secret is stale only on evidence that holds whatever the recorded date
+/// says (its secret was already stored and replaced), or when the publish
+/// time and the recorded date agree; it is installed when published after
+/// the current secret was stored (or, without a publish time, when it
+/// expires after the recorded date); anything else is kept for the operator.
 pub fn decide_new_secret(
     current: &AppDocument,
     pending: Option<&AppDocument>,
     n: &NewSecret,
     now: OffsetDateTime,
-    order: Option<Order>,
+    placement: Placement,
 ) -> NewSecretDecision {
     if n.client_id != current.client_id {
         return NewSecretDecision::Foreign;
@@ -170,12 +199,13 @@ pub fn decide_new_secret(
     if n.expires_at - now > MAX_NEW_SECRET_LIFETIME {
         return NewSecretDecision::Implausible;
     }
-    if older_than_recorded(current, n) {
-        match order {
-            Some(Order::After) => {}
-            Some(Order::Before) => return NewSecretDecision::Stale,
-            Some(Order::Unknown) | None => return NewSecretDecision::Unordered,
-        }
+    if placement.replaced {
+        return NewSecretDecision::Stale;
+    }
+    match (placement.order, older_than_recorded(current, n)) {
+        (Order::Before, true) => return NewSecretDecision::Stale,
+        (Order::Before, false) | (Order::Unknown, true) => return NewSecretDecision::Unordered,
+        (Order::After, _) | (Order::Unknown, false) => {}
     }
     match pending.filter(|p| p.client_id == current.client_id) {
         Some(p) if p.client_secret == n.client_secret => NewSecretDecision::ResumePending,
@@ -266,12 +296,25 @@ mod tests {
     /// When the notifications of these tests are decided.
     const NOW: OffsetDateTime = datetime!(2026-05-01 10:00 UTC);
 
+    /// Published after the current secret was stored, never stored before.
+    const AFTER: Placement = Placement {
+        order: Order::After,
+        replaced: false,
+    };
+
+    fn at(order: Order) -> Placement {
+        Placement {
+            order,
+            replaced: false,
+        }
+    }
+
     fn decide(
         cur: &AppDocument,
         pending: Option<&AppDocument>,
         n: &NewSecret,
     ) -> NewSecretDecision {
-        decide_new_secret(cur, pending, n, NOW, None)
+        decide_new_secret(cur, pending, n, NOW, AFTER)
     }
 
     #[test]
@@ -321,24 +364,65 @@ mod tests {
     fn an_older_expiry_is_stale_only_when_published_before_the_current_secret() {
         let installed = doc("new", Some("2026-10-28T10:00:00Z"));
         let older = note("me", "older", datetime!(2026-05-08 10:00 UTC));
-        let with = |order| decide_new_secret(&installed, None, &older, NOW, order);
-        assert_eq!(with(Some(Order::Before)), NewSecretDecision::Stale);
-        assert_eq!(with(Some(Order::After)), NewSecretDecision::Install);
-        assert_eq!(with(Some(Order::Unknown)), NewSecretDecision::Unordered);
-        assert_eq!(with(None), NewSecretDecision::Unordered);
+        let with = |p| decide_new_secret(&installed, None, &older, NOW, p);
+        assert_eq!(with(at(Order::Before)), NewSecretDecision::Stale);
+        assert_eq!(with(at(Order::After)), NewSecretDecision::Install);
+        assert_eq!(with(at(Order::Unknown)), NewSecretDecision::Unordered);
         // Published after, and a newer secret waits: the waiting rule still holds.
         let pending = doc("newest", Some("2026-06-01T00:00:00Z"));
         assert_eq!(
-            decide_new_secret(&installed, Some(&pending), &older, NOW, Some(Order::After)),
+            decide_new_secret(&installed, Some(&pending), &older, NOW, AFTER),
             NewSecretDecision::WaitForPending
         );
-        // Not older: the order is not needed.
+    }
+
+    /// Not older than the recorded expiry: installed when published after the
+    /// current secret was stored or when its publication is unknown; kept for
+    /// the operator when published before it (the recorded date was moved
+    /// earlier, so the dates cannot be trusted).
+    #[test]
+    fn a_later_expiry_published_before_the_current_secret_is_kept_not_installed() {
         let cur = doc("old", Some("2026-05-08T10:00:00Z"));
         let new = note("me", "new", datetime!(2026-10-28 10:00 UTC));
+        let with = |p| decide_new_secret(&cur, None, &new, NOW, p);
+        assert_eq!(with(at(Order::After)), NewSecretDecision::Install);
+        assert_eq!(with(at(Order::Unknown)), NewSecretDecision::Install);
+        assert_eq!(with(at(Order::Before)), NewSecretDecision::Unordered);
+    }
+
+    /// A secret already stored before the current one, and replaced since, is
+    /// stale whatever the dates say.
+    #[test]
+    fn a_replaced_secret_is_stale_whatever_the_dates() {
+        let cur = doc("old", Some("2026-05-08T10:00:00Z"));
+        let new = note("me", "new", datetime!(2026-10-28 10:00 UTC));
+        for order in [Order::After, Order::Before, Order::Unknown] {
+            let p = Placement {
+                order,
+                replaced: true,
+            };
+            assert_eq!(
+                decide_new_secret(&cur, None, &new, NOW, p),
+                NewSecretDecision::Stale
+            );
+        }
+    }
+
+    #[test]
+    fn placement_from_the_stored_times() {
+        let t = datetime!(2026-05-01 10:00 UTC);
+        let later = t + Duration::milliseconds(1);
         assert_eq!(
-            decide_new_secret(&cur, None, &new, NOW, Some(Order::Before)),
-            NewSecretDecision::Install
+            Placement::new(Some(later), Some(t), Some(t - Duration::days(1))),
+            Placement {
+                order: Order::After,
+                replaced: true
+            }
         );
+        assert!(!Placement::new(None, Some(t), Some(t)).replaced);
+        assert!(!Placement::new(None, Some(t), Some(later)).replaced);
+        assert!(!Placement::new(None, Some(t), None).replaced);
+        assert!(!Placement::new(None, None, Some(t)).replaced);
     }
 
     #[test]

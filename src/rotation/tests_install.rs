@@ -225,16 +225,19 @@ async fn a_duplicate_clears_only_a_leftover_pending_of_the_current_secret() {
     assert_eq!(effects(&w), [format!("sm.remove AWSPENDING {leftover}")]);
     assert!(w.sm.text(Stage::Pending).is_none());
     // A newer secret waits (LWA does not accept it yet): the duplicate leaves it.
-    let newer = new_secret_body(
+    // (Published after NEW was stored, as a later rotation's would be.)
+    let newer = new_secret_published(
         ME,
         "amzn1.oa2-cs.v1.PLANTED-NEWER",
         "2026-10-29T00:00:00Z",
         "n-2",
+        Some("2026-05-01T10:00:30Z"),
     );
-    let out = run(&w, batch(&[&newer]), NOW).await.unwrap();
+    let later = NOW + time::Duration::minutes(1);
+    let out = run(&w, batch(&[&newer]), later).await.unwrap();
     assert_eq!(failures(&out), ["m0"]);
     journal(&w);
-    let out = run(&w, batch(&[&dup]), NOW).await.unwrap();
+    let out = run(&w, batch(&[&dup]), later).await.unwrap();
     assert!(failures(&out).is_empty());
     assert!(effects(&w).is_empty(), "{:?}", effects(&w));
     let waiting: Value = serde_json::from_str(&w.sm.text(Stage::Pending).unwrap()).unwrap();

@@ -141,3 +141,67 @@ async fn an_earlier_expiry_notice_published_before_the_current_secret_was_stored
         "2027-06-01T00:00:00Z"
     );
 }
+
+/// Two rotations, then Amazon's expiry notice for the current secret moves
+/// the recorded date earlier (hand-set dates can too): the dates no longer
+/// order the secrets, but the history does.
+async fn two_rotations_then_an_earlier_expiry(w: &W) -> &'static str {
+    const NEWER: &str = "amzn1.oa2-cs.v1.PLANTED-NEWER";
+    w.lwa.accepted.lock().unwrap().insert(NEWER.into());
+    let first = new_secret_body(ME, NEW, "2026-10-28T10:00:00Z", "n-1");
+    run(w, batch(&[&first]), NOW).await.unwrap();
+    let second = new_secret_published(
+        ME,
+        NEWER,
+        "2026-10-28T10:01:00Z",
+        "n-2",
+        Some("2026-05-01T10:00:30Z"),
+    );
+    let out = run(w, batch(&[&second]), NOW + time::Duration::minutes(1))
+        .await
+        .unwrap();
+    assert!(failures(&out).is_empty());
+    let notice = expiry_published(ME, "2026-05-20T00:00:00Z", "n-3", "2026-05-01T10:01:30Z");
+    run(w, batch(&[&notice]), NOW + time::Duration::minutes(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        w.sm.current()["client_secret_expires_at"],
+        "2026-05-20T00:00:00Z"
+    );
+    journal(w);
+    NEWER
+}
+
+#[tokio::test]
+async fn a_replaced_secret_delivered_again_is_stale_whatever_the_recorded_date() {
+    let w = world();
+    let newer = two_rotations_then_an_earlier_expiry(&w).await;
+    let first = new_secret_body(ME, NEW, "2026-10-28T10:00:00Z", "n-1");
+    let out = run(&w, batch(&[&first]), NOW + time::Duration::minutes(3))
+        .await
+        .unwrap();
+    assert!(failures(&out).is_empty(), "acknowledged");
+    assert!(effects(&w).is_empty(), "{:?}", effects(&w));
+    assert_eq!(w.sm.current()["client_secret"], newer);
+}
+
+#[tokio::test]
+async fn an_older_secret_never_stored_is_kept_when_the_dates_disagree() {
+    let w = world();
+    let newer = two_rotations_then_an_earlier_expiry(&w).await;
+    // Published before NEWER was stored, expiring after the (moved) recorded date.
+    let never = new_secret_published(
+        ME,
+        "amzn1.oa2-cs.v1.PLANTED-NEVER",
+        "2026-10-28T10:00:10Z",
+        "n-0",
+        Some("2026-05-01T10:00:10Z"),
+    );
+    let out = run(&w, batch(&[&never]), NOW + time::Duration::minutes(3))
+        .await
+        .unwrap();
+    assert_eq!(failures(&out), ["m0"], "kept for the operator");
+    assert!(effects(&w).is_empty(), "{:?}", effects(&w));
+    assert_eq!(w.sm.current()["client_secret"], newer);
+}
