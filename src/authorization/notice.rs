@@ -82,7 +82,16 @@ pub fn refresher_message(
     stored: Option<&StoredToken>,
     event: &str,
 ) -> String {
+    let has_token = stored.is_some_and(|t| t.has_token());
     let asked = match lwa {
+        // With no token stored, "left as it was" would contradict what follows.
+        Some(said) if !has_token => format!(
+            "{} ",
+            said.trim_end()
+                .strip_suffix(crate::error::LEFT_AS_IT_WAS)
+                .unwrap_or(said)
+                .trim_end()
+        ),
         Some(said) => format!("{said} "),
         None => format!(
             "No token request was made for secret `{}` in this run. ",

@@ -586,7 +586,9 @@ mod tests {
         assert!(value
             .to_parameter_value()
             .starts_with(r#"{"authorization_lost":"#));
-        assert!(error_of(&run).to_string().contains("No token is stored"));
+        let text = error_of(&run).to_string();
+        assert!(text.contains("No token is stored"), "{text}");
+        assert!(!text.contains("left as it was"), "no contradiction: {text}");
         // Read back as a marker: the next run waits.
         w.later(60);
         assert_eq!(w.run(false).await.loss, Loss::Continues);

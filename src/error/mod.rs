@@ -13,7 +13,18 @@ use crate::credentials::CredentialsError;
 use crate::lwa::{LwaError, LwaErrorCode};
 use lambda_runtime::Diagnostic;
 
-const LEFT_AS_IT_WAS: &str = "The stored token was left as it was.";
+/// How every refresher error ends: nothing stored was touched.
+pub(crate) const LEFT_AS_IT_WAS: &str = "The stored token was left as it was.";
+
+/// `text` as a sentence, so another can follow it: a full stop added unless
+/// it already ends with `.`, `!` or `?`.
+pub(crate) fn sentence(text: &impl std::fmt::Display) -> String {
+    let mut s = text.to_string();
+    if !s.ends_with(['.', '!', '?']) {
+        s.push('.');
+    }
+    s
+}
 
 /// Any failure of either function.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -29,7 +40,7 @@ pub enum ServiceError {
         after_reread: bool,
     },
     /// The secret's contents are unusable (see [`CredentialsError`]).
-    #[error("{0} No token request was made. {LEFT_AS_IT_WAS}")]
+    #[error("{} No token request was made. {LEFT_AS_IT_WAS}", sentence(.0))]
     CredentialsInvalid(CredentialsError),
     /// The secret cannot be read.
     #[error("could not read credentials secret `{secret_id}`: {detail}. {LEFT_AS_IT_WAS}")]
@@ -234,6 +245,24 @@ mod tests {
             },
             after_reread: true,
         }
+    }
+
+    #[test]
+    fn a_credentials_problem_ends_as_a_sentence_before_the_next() {
+        let e = |problem: &str| {
+            ServiceError::CredentialsInvalid(CredentialsError {
+                secret_id: "spapi/lwa".into(),
+                problem: problem.into(),
+            })
+            .to_string()
+        };
+        assert_eq!(
+            e("fields `a` and `b` differ; keep one"),
+            "credentials secret `spapi/lwa`: fields `a` and `b` differ; keep one. No token request was made. \
+             The stored token was left as it was."
+        );
+        assert!(e("field `x` is empty.").contains("empty. No token"));
+        assert!(e("is it JSON?").contains("JSON? No token"));
     }
 
     #[test]

@@ -114,7 +114,7 @@ pub enum RotatorError {
         published: bool,
     },
     /// The secret's contents are unusable.
-    #[error("{0} Nothing was written.")]
+    #[error("{} Nothing was written.", crate::error::sentence(.0))]
     CredentialsInvalid(CredentialsError),
     /// A Secrets Manager call failed.
     #[error("secret `{secret_id}`: {detail}")]
