@@ -24,6 +24,7 @@ help:
 	@echo "make onboard-link PROFILE=… MARKETPLACE=… - a seller's onboarding link (deployed stack, or the local demo)"
 
 $(VENV)/.installed: requirements-dev.txt
+	@echo "Installing the pinned Python tools (requirements-dev.txt) into $(VENV): 2-4 minutes on a first run, pip is quiet meanwhile"
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@

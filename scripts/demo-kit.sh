@@ -235,7 +235,11 @@ invoke() {
     fi
     if [[ $INVOKE_RC != 0 ]]; then
         echo "   the invocation failed (exit status $INVOKE_RC):"
-        indent <"$CAP/$name.err"
+        # The function's error as cargo lambda prints it, without its own
+        # "Was this behavior unexpected? Start a thread in …" trailer (the
+        # capture keeps it): the error is the function's, not cargo lambda's.
+        awk '/^ *Was this behavior unexpected\?$/ { exit } /^ *$/ { blank = blank "\n"; next }
+             { printf "%s%s\n", blank, $0; blank = "" }' "$CAP/$name.err" | indent
     else
         # Masked on screen (an onboarding link is a bearer capability); the
         # capture keeps the whole answer.

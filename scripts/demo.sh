@@ -118,6 +118,8 @@ step reader-get token-reader reader-get.json
 expect "it answers the token" isnt "$(field reader-get access_token)" ""
 
 heading "5. token-reader through its function URL (GET; any other method is 405)"
+note "locally unsigned: cargo lambda watch does not check SigV4. Deployed, the URL is AuthType AWS_IAM:"
+note "AWS answers an unsigned request 403 before the function runs (signed calls: docs/consumers.md)"
 log_mark
 get url-get "$URL"
 get url-post "$URL" -X POST
@@ -150,6 +152,8 @@ use_watch "$FLEET_PORT" "$RUN/watch-fleet.log"
 FLEET_URL="http://127.0.0.1:$FLEET_PORT/lambda-url/token-reader/"
 
 heading "8. token-refresher, fleet mode: three refreshed; initech-jp's refresh token was revoked"
+note "expected to fail: a fleet run that leaves a profile without a fresh token ends in an error"
+note "(ProfilesFailed), so Lambda's Errors metric and alarms see it; the other three are stored"
 step fleet-refresh token-refresher scheduled.json
 expect "it fails with ProfilesFailed, naming initech-jp (LwaInvalidGrant)" \
     eval '[[ "$(cat "$CAP/fleet-refresh.err")" == *ProfilesFailed*"initech-jp (LwaInvalidGrant)"* ]]'

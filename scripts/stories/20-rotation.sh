@@ -3,7 +3,7 @@
 # Sourced by scripts/demo.sh (see README.md here). Secrets appear only as
 # fingerprints (sha256:<first 8 hex>).
 
-heading "Client-secret rotation (client-secret-rotator)"
+heading "20. Client-secret rotation (client-secret-rotator)"
 ROT=("$PY" "$ROOT/scripts/demo_rotation.py")
 note "moto gets a Standard queue (+ dead-letter queue) for Amazon's notifications; the stand-in"
 note "plays SP-API Application Management and delivers its notifications to that queue"
@@ -34,14 +34,14 @@ WATCH_LOG="$RUN/watch-rotation.log"
 HINT="$RUN/watch-rotation.log"
 note "another cargo lambda watch runs the rotator and the refresher (log: .run/watch-rotation.log)"
 
-heading "R1. Status: how long the client secret has left"
+heading "20.1 Status: how long the client secret has left"
 log_mark
 invoke rotation-status client-secret-rotator '{"action":"status"}'
 function_log
 expect "estimated from when the secret was stored (+180 days)" is "$(field rotation-status expiry_source)" estimated
 note "days left: $(field rotation-status days_left)"
 
-heading "R2. Amazon's expiry notice (10 days out) arrives in the queue"
+heading "20.2 Amazon's expiry notice (10 days out) arrives in the queue"
 expires=$("$PY" -c 'import datetime as d; print((d.datetime.now(d.timezone.utc) + d.timedelta(days=10)).strftime("%Y-%m-%dT%H:%M:%SZ"))')
 show_cmd "curl -X POST http://127.0.0.1:$LWA_PORT/_control/default/spapi/send-expiry  (sent as Amazon would)"
 curl -s -X POST -H 'content-type: application/json' \
@@ -67,14 +67,14 @@ expect "the new secret (sha256:$new_fp) is AWSCURRENT" grep -q "AWSCURRENT .*sha
 expect "the old one is AWSPREVIOUS and nothing is left AWSPENDING" \
     eval 'grep -q AWSPREVIOUS "$CAP/rotation-versions.txt" && ! grep -q AWSPENDING "$CAP/rotation-versions.txt"'
 
-heading "R3. The refresher refreshes with the new secret"
+heading "20.3 The refresher refreshes with the new secret"
 log_mark
 invoke rotation-refresh token-refresher force-refresh.json
 function_log
 expect "outcome refreshed" is "$(field rotation-refresh outcome)" refreshed
 expect "LWA saw the new client secret" is "$("${ROT[@]}" last-secret "http://127.0.0.1:$LWA_PORT")" "sha256:$new_fp"
 
-heading "R4. Seven days later Amazon retires the old secret; nothing breaks"
+heading "20.4 Seven days later Amazon retires the old secret; nothing breaks"
 curl -s -X POST "http://127.0.0.1:$LWA_PORT/_control/default/spapi/expire-old" >/dev/null
 "${ROT[@]}" try-secret "http://127.0.0.1:$LWA_PORT" original | tee "$CAP/rotation-old.txt" | indent
 expect "the old secret is refused (invalid_client)" grep -q "401 invalid_client" "$CAP/rotation-old.txt"

@@ -36,7 +36,7 @@ onb_login() {
     note "the page: $(http "$name-callback" status) $(grep -o '<h1>[^<]*' "$CAP/$name-callback.http" | sed 's/<h1>//')"
 }
 
-heading "11. Seller onboarding: a third cargo lambda watch runs seller-onboarding with the fleet's prefixes"
+heading "30.1 Seller onboarding: a third cargo lambda watch runs seller-onboarding with the fleet's prefixes"
 # The redirect URI names the watch's port, so pick the port first and check it was used.
 for attempt in 1 2 3; do
     ONB_PORT=$("${HELPER[@]}" free-port 9003)
@@ -73,7 +73,7 @@ note "Seller Central is played by the stand-in: CONSENT_BASE_URL=$ONB_LWA"
 note "function environment (.run/functions-onboarding.env; the signing key is a generated secret in moto):"
 sed 's/^/     /' "$RUN/functions-onboarding.env"
 
-heading "12. The operator mints a link for profile $ONB_PROFILE (marketplace DE)"
+heading "30.2 The operator mints a link for profile $ONB_PROFILE (marketplace DE)"
 show_cmd "make onboard-link PROFILE=$ONB_PROFILE MARKETPLACE=DE LOCAL_PORT=$ONB_PORT   # the same, via make"
 log_mark
 invoke onboard-link seller-onboarding "{\"action\":\"link\",\"profile\":\"$ONB_PROFILE\",\"marketplace\":\"DE\"}"
@@ -87,7 +87,7 @@ note "the link (shown shortened; whole in ${ONB_LINK_FILE#"$ROOT"/}): $(printf '
 expect "a link to $ONB_BASE/authorize, region eu" \
     eval '[[ "$ONB_LINK" == "$ONB_BASE/authorize?ticket="* && "$(field onboard-link region)" == eu ]]'
 
-heading "13. The seller opens it (curl with a cookie jar plays the browser)"
+heading "30.3 The seller opens it (curl with a cookie jar plays the browser)"
 ONB_JAR="$RUN/onboarding-cookies.txt"
 rm -f "$ONB_JAR"
 show_cmd "curl -i -c jar '<the link>'"
@@ -114,21 +114,21 @@ expect "200: the seller is connected" \
 expect "the page has nosniff and a Content-Security-Policy" \
     eval '[[ "$(http onb-callback header x-content-type-options)" == nosniff && "$(http onb-callback header content-security-policy)" == "default-src '"'"'none'"'"'"* ]]'
 
-heading "14. The profile secret ${FLEET_SECRET_PREFIX}$ONB_PROFILE (tagged; refresh token as its fingerprint)"
+heading "30.4 The profile secret ${FLEET_SECRET_PREFIX}$ONB_PROFILE (tagged; refresh token as its fingerprint)"
 ONB_MOTO="http://127.0.0.1:$MOTO_PORT" $ONB show-profile "${FLEET_SECRET_PREFIX}$ONB_PROFILE" \
     >"$CAP/onb-profile.json" 2>"$CAP/onb-profile.err" || { log_tail "$CAP/onb-profile.err"; die "no profile secret"; }
 indent <"$CAP/onb-profile.json"
 expect "tagged spapi:selling-partner-id=$ONB_SELLER and spapi:region=eu" \
     eval '[[ "$(field onb-profile tags.spapi:selling-partner-id)" == "$ONB_SELLER" && "$(field onb-profile tags.spapi:region)" == eu ]]'
 
-heading "15. token-reader serves the new seller's token at once (the exchange's access token)"
+heading "30.5 token-reader serves the new seller's token at once (the exchange's access token)"
 log_mark
 invoke onb-reader token-reader "{\"action\":\"get\",\"profile\":\"$ONB_PROFILE\"}"
 function_log
 expect "$LAST_FN answered with an access token" \
     eval '[[ "$INVOKE_RC" == 0 && "$(field onb-reader access_token)" == sha256:* ]]'
 
-heading "16. The link is used up; another browser is refused"
+heading "30.6 The link is used up; another browser is refused"
 log_mark
 curl -s -i --max-time 120 "$ONB_LINK" | tr -d '\r' >"$CAP/onb-reused.http" || true
 curl -s -i --max-time 120 "$ONB_CALLBACK" | tr -d '\r' >"$CAP/onb-other-browser.http" || true
@@ -138,7 +138,7 @@ note "the callback without cookie: $(http onb-other-browser status) $(grep -o '<
 expect "410 for the used link, 403 for another browser" \
     eval '[[ "$(http onb-reused status)" == 410 && "$(http onb-other-browser status)" == 403 ]]'
 
-heading "17. Re-authorization through the Login URI (the Appstore, and every 365 days)"
+heading "30.7 Re-authorization through the Login URI (the Appstore, and every 365 days)"
 onb_login "$ONB_SELLER" sellercentral-europe.amazon.com onb-login
 ONB_MOTO="http://127.0.0.1:$MOTO_PORT" $ONB show-profile "${FLEET_SECRET_PREFIX}$ONB_PROFILE" >"$CAP/onb-profile2.json"
 expect "connected again with a new refresh token ($(field onb-profile value.refresh_token) -> $(field onb-profile2 value.refresh_token))" \

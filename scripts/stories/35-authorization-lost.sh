@@ -5,7 +5,7 @@
 # Sourced by scripts/demo.sh after 30-onboarding.sh (its helpers and variables
 # in scope).
 
-heading "18. $ONB_PROFILE revokes the app: one Seller Authorization Lost event; re-authorized, Restored"
+heading "35.1 $ONB_PROFILE revokes the app: one Seller Authorization Lost event; re-authorized, Restored"
 AL=("$PY" "$ROOT/scripts/stories/authorization_lost.py")
 export DEMO_AWS_ENDPOINT="http://127.0.0.1:$MOTO_PORT"
 export DEMO_LWA_CONTROL="http://127.0.0.1:$LWA_PORT/_control/fleet"

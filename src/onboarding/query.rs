@@ -183,6 +183,25 @@ mod tests {
     }
 
     #[test]
+    fn the_limits_themselves_are_accepted() {
+        // Exactly MAX_VALUE decoded bytes: accepted (one more is TooLong above).
+        let at_value_limit = format!("state={}", "%41".repeat(MAX_VALUE));
+        assert!(at_value_limit.len() <= MAX_QUERY);
+        let q = Query::parse(&at_value_limit).unwrap();
+        assert_eq!(q.required("state").unwrap().len(), MAX_VALUE);
+        // Exactly MAX_QUERY bytes (five values within their limit): accepted.
+        let mut at_query_limit = format!("x={}&", "v".repeat(1637)).repeat(5);
+        at_query_limit.truncate(MAX_QUERY);
+        assert_eq!(at_query_limit.len(), MAX_QUERY);
+        assert!(Query::parse(&at_query_limit).is_ok());
+        at_query_limit.push('v');
+        assert_eq!(
+            Query::parse(&at_query_limit).err(),
+            Some(QueryError::TooLong)
+        );
+    }
+
+    #[test]
     fn hex_digits_of_either_case_decode() {
         let q = Query::parse("u=%2f%2F%e2%82%ac%E2%82%AC%7a%0a").unwrap_err();
         assert_eq!(q, QueryError::Undecodable, "%0a is a line break");

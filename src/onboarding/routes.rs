@@ -51,8 +51,10 @@ pub struct Settings {
 pub struct Request<'a> {
     /// HTTP method.
     pub method: &'a str,
-    /// Path (the redirect URI's own path prefix, e.g. the local
-    /// `/lambda-url/<function>`, is removed by [`Settings::route`]).
+    /// Path (`rawPath`). In AWS the function URL's path as requested;
+    /// under `cargo lambda watch` the same, since it removes its
+    /// `/lambda-url/<function>` before building the event. A redirect
+    /// URI's path prefix still present is removed by [`Settings::route`].
     pub path: &'a str,
     /// Raw query string, without `?`.
     pub query: &'a str,
@@ -206,7 +208,14 @@ impl Settings {
     /// The route of a request path: the path with [`Self::base_path`]
     /// removed (`/lambda-url/seller-onboarding/authorize` → `/authorize`
     /// locally). Only that prefix is removed: in AWS,
-    /// `/lambda-url/x/authorize` stays as it is (404).
+    /// `/lambda-url/x/authorize` stays as it is (404). A path not under
+    /// the prefix is routed as it is, as in AWS: the pinned
+    /// `cargo lambda watch` already removed `/lambda-url/<function>`, so
+    /// the demo's requests arrive as `/authorize`, `/callback`, `/login`
+    /// (and a bare `/authorize` sent to its port never reaches the
+    /// function: cargo lambda answers that 404 itself). No rule depends on
+    /// the path: the cookie is `Path=/`, links and `redirect_uri` come from
+    /// the configuration.
     pub fn route<'a>(&self, path: &'a str) -> &'a str {
         strip_base(self.base_path(), path)
     }

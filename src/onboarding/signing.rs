@@ -238,6 +238,53 @@ mod tests {
         );
     }
 
+    /// The first correctly signed token of exactly `len` characters (the
+    /// claims padded to fit).
+    fn signed_of_len(s: &Signer, len: usize) -> String {
+        (0..len)
+            .map(|n| {
+                let p = "x".repeat(n);
+                s.sign(Purpose::State, &C { p, e: 1 })
+            })
+            .find(|t| t.len() == len)
+            .expect("some padding gives that length")
+    }
+
+    #[test]
+    fn the_length_limit_holds_even_for_correctly_signed_tokens() {
+        let s = signer("k".repeat(32).as_str());
+        let at_limit = signed_of_len(&s, MAX_TOKEN_LEN);
+        assert!(s.verify::<C>(Purpose::State, &at_limit).is_ok());
+        // Longer (base64 never has 1025) and correctly signed: refused
+        // before the HMAC is computed.
+        let over = signed_of_len(&s, MAX_TOKEN_LEN + 2);
+        assert_eq!(
+            s.verify::<C>(Purpose::State, &over),
+            Err(SignatureError::Malformed)
+        );
+    }
+
+    #[test]
+    fn tokens_with_dashes_and_underscores_verify() {
+        // base64url's two non-alphanumeric characters are part of the shape.
+        let s = signer("k".repeat(32).as_str());
+        let t = (0..)
+            .map(|e| s.sign(Purpose::State, &C { p: "x".into(), e }))
+            .find(|t| t.contains('-') && t.contains('_'))
+            .unwrap();
+        assert!(s.verify::<C>(Purpose::State, &t).is_ok(), "{t}");
+    }
+
+    #[test]
+    fn an_empty_payload_is_malformed_whatever_the_tag() {
+        let s = signer("k".repeat(32).as_str());
+        let forged_shape = format!(".{}", "A".repeat(43));
+        assert_eq!(
+            s.verify::<C>(Purpose::State, &forged_shape),
+            Err(SignatureError::Malformed)
+        );
+    }
+
     #[test]
     fn helpers() {
         assert_eq!(random_token(32).len(), 43);

@@ -16,7 +16,9 @@ async fn methods_paths_and_the_local_prefix() {
     assert_page(&get(&a, "/", "", None, NOW).await, Page::NotFound);
     assert_page(&get(&a, "/callback/", "", None, NOW).await, Page::NotFound);
     // Locally (cargo lambda watch) the redirect URI carries the
-    // function's path prefix, and requests arrive under it.
+    // function's path prefix; a raw path still under it (an emulator that
+    // forwards the path as is; the pinned cargo lambda removes it, see the
+    // next test) is routed without it.
     let mut local = settings();
     local.redirect_uri = "http://127.0.0.1:9002/lambda-url/seller-onboarding/callback".into();
     local.secure_cookies = false;
@@ -61,6 +63,42 @@ async fn production_does_not_strip_a_lambda_url_prefix() {
         assert_page(&o, Page::NotFound);
     }
     let o = get(&a, "/authorize", &format!("ticket={t}"), None, NOW).await;
+    assert_eq!(o.response.status, 302);
+}
+
+#[tokio::test]
+async fn locally_the_function_sees_the_path_aws_would_send() {
+    // `cargo lambda watch` (pinned in requirements-dev.txt) removes
+    // `/lambda-url/<function>` itself before it builds the event: the demo's
+    // `GET …/lambda-url/seller-onboarding/authorize` arrives with rawPath
+    // `/authorize`, exactly as `GET /authorize` on a function URL in AWS. So
+    // a bare route must be served under the local redirect URI too, and
+    // every raw path is routed the same under both redirect URIs, except one
+    // still carrying our prefix (an emulator or proxy that forwards the path
+    // as is): stripped locally, 404 in AWS.
+    let aws = settings();
+    let mut local = settings();
+    local.redirect_uri = "http://127.0.0.1:9002/lambda-url/seller-onboarding/callback".into();
+    local.secure_cookies = false;
+    for raw in [
+        "/authorize",
+        "/callback",
+        "/login",
+        "/",
+        "",
+        "/authorize/",
+        "/lambda-url/x/authorize",
+        "/lambda-url/seller-onboardingx/authorize",
+    ] {
+        assert_eq!(local.route(raw), aws.route(raw), "{raw:?}");
+    }
+    let prefixed = "/lambda-url/seller-onboarding/authorize";
+    assert_eq!(local.route(prefixed), "/authorize");
+    assert_eq!(aws.route(prefixed), prefixed);
+    // The demo's request, as the function receives it.
+    let l = app_with(local);
+    let t = ticket(&l, "acme-de", "DE", Account::Seller, NOW);
+    let o = get(&l, "/authorize", &format!("ticket={t}"), None, NOW).await;
     assert_eq!(o.response.status, 302);
 }
 
