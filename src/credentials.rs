@@ -214,11 +214,23 @@ impl SecretDocument {
                 .clone()
                 .find(|k| **k != key && k.eq_ignore_ascii_case(key))
             {
-                if !map.contains_key(*known) {
-                    return Err(err(format!(
-                        "key `{}` is not a known key; key names are case-sensitive: rename it to `{known}`",
-                        key.escape_default()
-                    )));
+                match map.get(*known) {
+                    None => {
+                        return Err(err(format!(
+                            "key `{}` is not a known key; key names are case-sensitive: rename it to `{known}`",
+                            key.escape_default()
+                        )))
+                    }
+                    // Next to the real key with another value: which one was
+                    // meant cannot be told (one would be silently ignored).
+                    Some(value) if value != &map[key] => {
+                        return Err(err(format!(
+                            "keys `{}` and `{known}` differ only in case and hold different values; \
+                             key names are case-sensitive: keep `{known}` with the right value and remove the other",
+                            key.escape_default()
+                        )))
+                    }
+                    Some(_) => {}
                 }
             }
         }
@@ -674,6 +686,19 @@ mod tests {
         assert_eq!(c.client_id, "id");
         let m = bad(r#"{"Client_Id":"id","client_secret":"S","refresh_token":"Atzr|R"}"#);
         assert!(m.contains("Client_Id") && m.contains("client_id"), "{m}");
+        // Next to the real key: the same value is harmless, another is refused.
+        let c = ok(
+            r#"{"client_id":"id","Client_Id":"id","client_secret":"S","refresh_token":"Atzr|R"}"#,
+        );
+        assert_eq!(c.client_id, "id");
+        let m = bad(
+            r#"{"client_id":"id","client_secret":"OLD","Client_Secret":"NEW","refresh_token":"Atzr|R"}"#,
+        );
+        assert!(
+            m.contains("keys `Client_Secret` and `client_secret` differ only in case"),
+            "{m}"
+        );
+        assert!(!m.contains("OLD") && !m.contains("NEW"), "{m}");
     }
 
     #[test]

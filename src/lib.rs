@@ -28,6 +28,7 @@ pub mod lwa;
 pub mod onboarding;
 pub mod ports;
 pub mod profile;
+pub mod query_string;
 pub mod quote_check;
 pub mod reader;
 pub mod refresh;

@@ -5,6 +5,7 @@
 use super::reader::resolve_parameter;
 use crate::config::ReaderTarget;
 use crate::ports::TokenRead;
+use crate::query_string::{Query, QueryError};
 use crate::reader::{ReadError, Reader};
 use aws_lambda_events::http::{HeaderMap, HeaderValue};
 use aws_lambda_events::lambda_function_urls::LambdaFunctionUrlResponse;
@@ -19,29 +20,24 @@ pub fn is_function_url_event(event: &Value) -> bool {
         .is_some_and(Value::is_object)
 }
 
-/// The `profile` query parameter of a function URL request; given more
-/// than once it is refused (Lambda joins repeated values with commas in
-/// `queryStringParameters`; `rawQueryString` keeps them apart).
+/// The `profile` query parameter of a function URL request, read from
+/// `rawQueryString` (decoded: `%2D` is `-`) with the strict query parser;
+/// given more than once it is refused (Lambda joins repeated values with
+/// commas in `queryStringParameters`; `rawQueryString` keeps them apart).
+/// Without `rawQueryString` (hand-made events), `queryStringParameters`.
 fn query_profile(event: &Value) -> Result<Option<String>, String> {
-    let raw = event.get("rawQueryString").and_then(Value::as_str);
-    let mut in_raw = raw
-        .into_iter()
-        .flat_map(|r| r.split('&'))
-        .filter_map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (k == "profile").then(|| v.to_owned())
-        });
-    let first = in_raw.next();
-    if in_raw.next().is_some() {
-        return Err("`profile` is given more than once; give it once".to_owned());
-    }
-    if let Some(p) = event
-        .pointer("/queryStringParameters/profile")
-        .and_then(Value::as_str)
-    {
-        return Ok(Some(p.to_owned()));
-    }
-    Ok(first)
+    let Some(raw) = event.get("rawQueryString").and_then(Value::as_str) else {
+        return Ok(event
+            .pointer("/queryStringParameters/profile")
+            .and_then(Value::as_str)
+            .map(str::to_owned));
+    };
+    let fix = |e: QueryError| match e {
+        QueryError::Repeated(_) => "`profile` is given more than once; give it once".to_owned(),
+        other => format!("{other}; send ?profile=<name> with the name percent-encoded"),
+    };
+    let query = Query::parse(raw).map_err(fix)?;
+    Ok(query.optional("profile").map_err(fix)?.map(str::to_owned))
 }
 
 /// Answers one function URL request; the SSM read, if any, ends by `until`.
@@ -137,11 +133,15 @@ mod tests {
     }
 
     #[test]
-    fn the_profile_comes_from_the_parsed_or_the_raw_query() {
+    fn the_profile_comes_from_the_raw_query_else_the_parsed_one() {
         assert_eq!(
             query_profile(
                 &json!({"queryStringParameters": {"profile": "a"}, "rawQueryString": "profile=b"})
             ),
+            Ok(Some("b".into()))
+        );
+        assert_eq!(
+            query_profile(&json!({"queryStringParameters": {"profile": "a"}})),
             Ok(Some("a".into()))
         );
         assert_eq!(
@@ -166,6 +166,19 @@ mod tests {
                 query_profile(&event),
                 Err("`profile` is given more than once; give it once".to_owned())
             );
+        }
+    }
+
+    #[test]
+    fn the_raw_profile_is_percent_decoded_and_a_bad_escape_refused() {
+        assert_eq!(
+            query_profile(&json!({"rawQueryString": "profile=acme%2Dde&x=%41"})),
+            Ok(Some("acme-de".into()))
+        );
+        for raw in ["profile=acme%2", "profile=%ZZ", "profile=a%00b"] {
+            let e = query_profile(&json!({ "rawQueryString": raw })).unwrap_err();
+            assert!(e.contains("not validly encoded"), "{raw}: {e}");
+            assert!(!e.contains("acme"), "never echoed: {e}");
         }
     }
 }

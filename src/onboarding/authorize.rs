@@ -5,7 +5,6 @@
 
 use super::pages::{redirect, HttpResponse, Page};
 use super::profile_doc::facts;
-use super::query::Query;
 use super::routes::{fail, store_detail, Io, Onboarding};
 use super::secrets::{BrowserCookie, Ticket};
 use super::state::{self, Flow};
@@ -13,6 +12,7 @@ use super::ticket::{self, LinkError};
 use crate::ports::code_exchange::CodeExchange;
 use crate::ports::profile_store::ProfileStore;
 use crate::ports::{TokenRead, TokenWrite};
+use crate::query_string::Query;
 use reqwest::Url;
 use time::OffsetDateTime;
 

@@ -7,7 +7,6 @@
 
 use super::pages::{page, HttpResponse, Page};
 use super::profile_doc::{connected_document, facts, Connection};
-use super::query::{is_token_chars, Query};
 use super::routes::{fail, store_detail, Io, Onboarding};
 use super::secrets::{AuthCode, BrowserCookie, OAuthState};
 use super::state::{self, Flow, StateError};
@@ -17,6 +16,7 @@ use crate::ports::code_exchange::ExchangeError;
 use crate::ports::profile_store::ProfileStore;
 use crate::ports::profile_store::ProfileTags;
 use crate::ports::{TokenRead, TokenWrite};
+use crate::query_string::{is_token_chars, Query};
 use crate::token::StoredToken;
 use time::OffsetDateTime;
 use tokio::time::Instant;

@@ -7,7 +7,6 @@
 
 use super::callback_uri;
 use super::pages::{redirect, HttpResponse, Page};
-use super::query::{is_token_chars, Query};
 use super::routes::new_profile_name;
 use super::routes::{fail, store_detail, Io, Onboarding};
 use super::secrets::{AmazonState, BrowserCookie};
@@ -15,6 +14,7 @@ use super::state::{self, Flow};
 use crate::ports::code_exchange::CodeExchange;
 use crate::ports::profile_store::ProfileStore;
 use crate::ports::{TokenRead, TokenWrite};
+use crate::query_string::{is_token_chars, Query};
 use time::OffsetDateTime;
 
 impl<P: ProfileStore, X: CodeExchange, S: TokenRead + TokenWrite> Onboarding<P, X, S> {

@@ -21,7 +21,6 @@ mod login;
 pub mod marketplace;
 pub mod pages;
 pub mod profile_doc;
-pub mod query;
 pub mod routes;
 pub mod runtime;
 pub mod secrets;

@@ -1,4 +1,5 @@
-//! A strict parser for the public function URL's query strings. Every byte
+//! A strict parser for function URL query strings (the onboarding pages and
+//! the reader's `?profile=`). Every byte
 //! may be hostile: the whole query is bounded, percent-escapes must be
 //! valid and decode to UTF-8 without control characters, and a parameter
 //! the route reads may appear only once. Any violation is a [`QueryError`]
