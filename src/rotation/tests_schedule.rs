@@ -272,3 +272,54 @@ async fn an_unanswered_rotate_call_counts_as_requested_for_24_hours() {
     assert_eq!(out["rotated"], true);
     assert_eq!(calls(&w), 1);
 }
+
+/// The daily check and a waiting `AWSPENDING` version: one holding the
+/// current secret is a leftover label (removed, no LWA request, nothing
+/// "promoted"); one for another client ID is never verified nor promoted;
+/// one without a recorded expiry is promoted with 180 days from now (not a
+/// date in the past that would trigger another rotation at once).
+#[tokio::test]
+async fn check_and_the_kinds_of_waiting_version() {
+    let w = world();
+    let current = w.sm.text(Stage::Current).unwrap();
+    let leftover = w.sm.write(&current, Stage::Pending);
+    journal(&w);
+    let out = run(&w, json!({"action":"check"}), NOW).await.unwrap();
+    assert_eq!(out["promoted"], false);
+    assert_eq!(effects(&w), [format!("sm.remove AWSPENDING {leftover}")]);
+
+    let foreign = json!({"client_id": "amzn1.application-oa2-client.other", "client_secret": NEW})
+        .to_string();
+    w.sm.write(&foreign, Stage::Pending);
+    journal(&w);
+    let out = run(&w, json!({"action":"check"}), NOW).await.unwrap();
+    assert_eq!(out["promoted"], false);
+    assert!(effects(&w).is_empty(), "{:?}", effects(&w));
+    assert_eq!(w.sm.current()["client_secret"], OLD);
+
+    let mine = json!({"client_id": ME, "client_secret": NEW}).to_string();
+    w.sm.write(&mine, Stage::Pending);
+    journal(&w);
+    let out = run(&w, json!({"action":"check"}), NOW).await.unwrap();
+    assert_eq!(out["promoted"], true);
+    assert_eq!(out["rotated"], false, "180 days left: no rotation");
+    let cur = w.sm.current();
+    assert_eq!(cur["client_secret"], NEW);
+    assert_eq!(cur["client_secret_expires_at"], "2026-10-28T10:00:00Z");
+}
+
+/// An expiry notice equal to the recorded date is not earlier: nothing to
+/// place, so the version history is not read.
+#[tokio::test]
+async fn an_expiry_notice_equal_to_the_recorded_date_reads_no_history() {
+    let w = world_with(
+        json!({"client_id": ME, "client_secret": OLD, "client_secret_expires_at": "2026-09-01T00:00:00Z"}),
+        datetime!(2026-04-01 0:00 UTC),
+    );
+    let notice = expiry_body(ME, "2026-09-01T00:00:00Z", "n-3");
+    let out = run(&w, batch(&[&notice]), NOW).await.unwrap();
+    assert!(failures(&out).is_empty());
+    let seen = journal(&w);
+    assert!(!seen.iter().any(|l| l == "sm.get-list"), "{seen:?}");
+    assert!(!seen.iter().any(|l| l.starts_with("sm.put")), "{seen:?}");
+}
