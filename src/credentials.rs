@@ -200,7 +200,10 @@ impl SecretDocument {
             }
             Ok(found)
         };
-        // A known key in another case is a typo, not an unknown extra field.
+        // A known key in another case, or with invisible characters or
+        // spaces in it, is a typo, not an unknown extra field. Next to the
+        // real key it is refused too, whatever its value: writers update the
+        // real key only, so the two would disagree after the first write.
         let all_keys = CLIENT_ID_KEYS
             .iter()
             .chain(CLIENT_SECRET_KEYS)
@@ -210,29 +213,26 @@ impl SecretDocument {
             if all_keys.clone().any(|k| k == key) {
                 continue;
             }
-            if let Some(known) = all_keys
-                .clone()
-                .find(|k| **k != key && k.eq_ignore_ascii_case(key))
-            {
-                match map.get(*known) {
-                    None => {
-                        return Err(err(format!(
-                            "key `{}` is not a known key; key names are case-sensitive: rename it to `{known}`",
-                            key.escape_default()
-                        )))
-                    }
-                    // Next to the real key with another value: which one was
-                    // meant cannot be told (one would be silently ignored).
-                    Some(value) if value != &map[key] => {
-                        return Err(err(format!(
-                            "keys `{}` and `{known}` differ only in case and hold different values; \
-                             key names are case-sensitive: keep `{known}` with the right value and remove the other",
-                            key.escape_default()
-                        )))
-                    }
-                    Some(_) => {}
-                }
-            }
+            let bare: String = key
+                .chars()
+                .filter(|c| !c.is_whitespace() && !c.is_control() && !invisible(*c))
+                .collect();
+            let Some(known) = all_keys.clone().find(|k| k.eq_ignore_ascii_case(&bare)) else {
+                continue;
+            };
+            return Err(err(if map.contains_key(*known) {
+                format!(
+                    "keys `{}` and `{known}` name the same field (they differ only in case, spaces or invisible \
+                     characters); key names are exact: keep `{known}` with the right value and remove the other",
+                    key.escape_default()
+                )
+            } else {
+                format!(
+                    "key `{}` is not a known key; key names are exact (case, no spaces or invisible characters): \
+                     rename it to `{known}`",
+                    key.escape_default()
+                )
+            }));
         }
         let client_id = field(CLIENT_ID_KEYS)?;
         if let Some((key, id)) = &client_id {
@@ -686,19 +686,23 @@ mod tests {
         assert_eq!(c.client_id, "id");
         let m = bad(r#"{"Client_Id":"id","client_secret":"S","refresh_token":"Atzr|R"}"#);
         assert!(m.contains("Client_Id") && m.contains("client_id"), "{m}");
-        // Next to the real key: the same value is harmless, another is refused.
-        let c = ok(
+        // Next to the real key it is refused whatever its value (the
+        // writers update the real key only; the two would then disagree).
+        for doc in [
             r#"{"client_id":"id","Client_Id":"id","client_secret":"S","refresh_token":"Atzr|R"}"#,
-        );
-        assert_eq!(c.client_id, "id");
-        let m = bad(
             r#"{"client_id":"id","client_secret":"OLD","Client_Secret":"NEW","refresh_token":"Atzr|R"}"#,
+            "{\"client_id\":\"id\",\"client_secret\":\"S\",\"client_secret\\u200b\":\"OTHER\",\"refresh_token\":\"Atzr|R\"}",
+            r#"{"client_id":"id","client_secret":"S","refresh_token":"Atzr|R","refresh_token ":"Atzr|OTHER"}"#,
+        ] {
+            let m = bad(doc);
+            assert!(m.contains("name the same field"), "{doc}: {m}");
+            assert!(!m.contains("OLD") && !m.contains("OTHER"), "{m}");
+        }
+        // Alone, it is named with the key to rename it to.
+        let m = bad(
+            "{\"client_id\":\"id\",\"client_secret\\u200b\":\"S\",\"refresh_token\":\"Atzr|R\"}",
         );
-        assert!(
-            m.contains("keys `Client_Secret` and `client_secret` differ only in case"),
-            "{m}"
-        );
-        assert!(!m.contains("OLD") && !m.contains("NEW"), "{m}");
+        assert!(m.contains("rename it to `client_secret`"), "{m}");
     }
 
     #[test]

@@ -78,8 +78,8 @@ pub enum RotatorError {
     /// issued (its secrets live 180 days). Never saved; retried, so it ends
     /// in the dead-letter queue.
     #[error(
-        "the new-secret notification says its client secret expires at {expires_at}, more than 181 days \
-         from now; Amazon's client secrets live 180 days, so it was not saved. Nothing was written; the \
+        "the new-secret notification says its client secret expires at {expires_at}, already past or more \
+         than 181 days from now; Amazon's client secrets live 180 days, so it was not saved. Nothing was written; the \
          message is retried and then kept in the dead-letter queue: check who sent it (the queue policy \
          names the senders)"
     )]
@@ -87,31 +87,24 @@ pub enum RotatorError {
         /// `newClientSecretExpiryTime`, RFC 3339.
         expires_at: String,
     },
-    /// A new secret that cannot be placed against the current one: published
-    /// before the current secret was stored yet expiring after the recorded
-    /// `client_secret_expires_at`, or expiring before it with no publish
-    /// time. Never dropped, never installed.
+    /// A new secret expiring before the current secret's date, in a
+    /// notification with no publish time: an old notification or a wrong
+    /// hand-set date cannot be told apart. Never dropped, never installed.
     #[error(
-        "a new-secret notification for this app (its secret expires at {expires_at}) {} the recorded client_secret_expires_at \
-         {recorded} in secret `{secret_id}`: it may be an old notification delivered late, or the recorded date \
-         is wrong. Nothing was written; the message is retried and then kept in the dead-letter queue. If \
-         client_secret_expires_at was set by hand, correct or remove it and redrive the message; if the \
-         notification is an old one, delete it",
-        if *.published {
-            "was published before the current client secret was stored, yet expires after"
-        } else {
-            "has no eventTime or publishTime, and expires before"
-        }
+        "a new-secret notification for this app (its secret expires at {expires_at}) has no eventTime or \
+         publishTime, and expires before the current secret's client_secret_expires_at {recorded} in secret \
+         `{secret_id}`: it may be an old notification delivered late, or that date is wrong. Nothing was \
+         written; the message is retried and then kept in the dead-letter queue. If client_secret_expires_at \
+         was set by hand, correct or remove it and redrive the message; if the notification is an old one, \
+         delete it"
     )]
     NewSecretUnordered {
         /// The app's secret.
         secret_id: String,
         /// `newClientSecretExpiryTime`, RFC 3339.
         expires_at: String,
-        /// The recorded `client_secret_expires_at`, RFC 3339 (empty when none).
+        /// The date it was compared with, RFC 3339.
         recorded: String,
-        /// The notification has a publish time (else none told its age).
-        published: bool,
     },
     /// The secret's contents are unusable.
     #[error("{} Nothing was written.", crate::error::sentence(.0))]

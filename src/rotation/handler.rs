@@ -81,8 +81,17 @@ fn scheduled_event(map: &Map<String, Value>) -> Result<Command, String> {
             "`source` must be \"aws.events\" or \"aws.scheduler\" ({FIX})"
         ));
     }
-    if !matches!(map.get("detail"), None | Some(Value::Object(_))) {
-        return Err(format!("`detail` must be a JSON object ({FIX})"));
+    match map.get("detail") {
+        None => {}
+        // A schedule's detail is `{}`: an action there would be ignored, so
+        // it is refused rather than run as `check`.
+        Some(Value::Object(d)) if d.is_empty() => {}
+        Some(Value::Object(_)) => {
+            return Err(format!(
+                "`detail` of a Scheduled Event must be empty (an action there is not run) ({FIX})"
+            ))
+        }
+        Some(_) => return Err(format!("`detail` must be a JSON object ({FIX})")),
     }
     Ok(Command::Check)
 }
@@ -424,6 +433,10 @@ mod tests {
             (
                 json!({"detail-type":"Scheduled Event","source":"aws.events","detail":"x"}),
                 "`detail`",
+            ),
+            (
+                json!({"detail-type":"Scheduled Event","source":"aws.events","detail":{"action":"rotate","force":true}}),
+                "`detail` of a Scheduled Event must be empty",
             ),
         ] {
             let e = parse_command(&event).unwrap_err();

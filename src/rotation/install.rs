@@ -36,20 +36,20 @@ impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E
         let pending = self.pending(&current).await?;
         // A duplicate needs no history; anything else is placed against it.
         let placement = if n.client_secret == current.client_secret {
-            rules::Placement::new(None, None, None)
+            rules::Placement::new(None, &rules::History::default())
         } else {
-            let (current_stored, new_stored) =
-                self.stored_times(&current, Some(&n.client_secret)).await?;
-            rules::Placement::new(published_at, current_stored, new_stored)
+            let history = self.history(&current, Some(&n.client_secret)).await?;
+            rules::Placement::new(published_at, &history)
         };
-        let older = rules::older_than_recorded(&current, n);
-        let recorded = current.expires_at.map(rfc3339).unwrap_or_default();
+        let reference = rules::reference_expiry(&current, &placement);
+        let older = reference.is_some_and(|r| n.expires_at < r);
+        let reference = reference.map(rfc3339).unwrap_or_default();
         let decision = rules::decide_new_secret(&current, pending.as_ref(), n, now, placement);
         if older && matches!(decision, NewSecretDecision::Install) {
-            tracing::warn!(secret_id = %self.settings.secret_id, client_secret_expires_at = %recorded,
+            tracing::warn!(secret_id = %self.settings.secret_id, client_secret_expires_at = %reference,
                 new_secret_expires_at = %rfc3339(n.expires_at),
-                "the recorded client_secret_expires_at is later than the expiry Amazon gives the new secret, \
-                 which was published after the current secret was stored: the recorded date was wrong \
+                "the current secret's client_secret_expires_at is later than the expiry Amazon gives the new \
+                 secret, which was published after the current secret was stored: the recorded date was wrong \
                  (set by hand?); Amazon's replaces it");
         }
         match decision {
@@ -63,8 +63,7 @@ impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E
             NewSecretDecision::Unordered => Err(RotatorError::NewSecretUnordered {
                 secret_id: self.settings.secret_id.clone(),
                 expires_at: rfc3339(n.expires_at),
-                recorded,
-                published: placement.order != rules::Order::Unknown,
+                recorded: reference,
             }),
             NewSecretDecision::WaitForPending => Err(RotatorError::NewerSecretPending {
                 secret_id: self.settings.secret_id.clone(),

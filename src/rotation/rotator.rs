@@ -20,7 +20,7 @@ use crate::ports::{system_clock, SharedClock, TokenEndpoint};
 use crate::rotation::document::AppDocument;
 use crate::rotation::error::RotatorError;
 use crate::rotation::notification::{Kind, Notification};
-use crate::rotation::rules::{self, Expiry, ExpirySource};
+use crate::rotation::rules::{self, Expiry, ExpirySource, History};
 use crate::rotation::status::Status;
 use crate::secret::ClientSecret;
 use time::OffsetDateTime;
@@ -199,42 +199,47 @@ impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E
         &self,
         current: &AppDocument,
     ) -> Result<Option<OffsetDateTime>, RotatorError> {
-        Ok(self.stored_times(current, None).await?.0)
+        Ok(self.history(current, None).await?.current_stored)
     }
 
-    /// When the current client secret value, and `other` (if given), were
-    /// first stored: the creation time of the oldest retained version
-    /// (deprecated ones included) holding each; `None` when none does or no
-    /// creation time is known. Reads every retained version.
-    pub async fn stored_times(
+    /// The secret's history as seen from the current version and `other` (a
+    /// new secret, if given). Reads every retained version.
+    pub async fn history(
         &self,
         current: &AppDocument,
         other: Option<&ClientSecret>,
-    ) -> Result<(Option<OffsetDateTime>, Option<OffsetDateTime>), RotatorError> {
+    ) -> Result<History, RotatorError> {
         let id = &self.settings.secret_id;
         let list = self
             .versions
             .list_versions(id)
             .await
             .map_err(|e| self.unavailable(format!("listing versions: {e}")))?;
-        let mut mine = Vec::new();
-        let mut theirs = Vec::new();
+        let mut seen = Vec::new();
         for info in list {
             let Some(created) = info.created else {
                 continue;
             };
-            let secret = if info.version_id == current.version_id {
-                Some(current.client_secret.clone())
+            let doc = if info.version_id == current.version_id {
+                Some(current.clone())
             } else {
                 match self.versions.get_version(id, &info.version_id).await {
-                    Ok(v) => self.parse(&v).ok().map(|d| d.client_secret),
+                    Ok(v) => self.parse(&v).ok(),
                     Err(_) => None, // deleted meanwhile: not retained
                 }
             };
-            mine.push((created, secret.as_ref() == Some(&current.client_secret)));
-            theirs.push((created, other.is_some() && secret.as_ref() == other));
+            if let Some(doc) = doc {
+                seen.push((created, doc));
+            }
         }
-        Ok((rules::first_stored(&mine), rules::first_stored(&theirs)))
+        seen.sort_by_key(|(created, _)| *created);
+        let first = |secret: &ClientSecret| seen.iter().find(|(_, d)| d.client_secret == *secret);
+        let mine = first(&current.client_secret);
+        Ok(History {
+            current_stored: mine.map(|(created, _)| *created),
+            current_first_expiry: mine.and_then(|(_, d)| d.expires_at),
+            other_stored: other.and_then(first).map(|(created, _)| *created),
+        })
     }
 
     /// The status at `now`.

@@ -43,16 +43,21 @@ pub struct Expiry {
     pub source: ExpirySource,
 }
 
-/// When the current client secret was first stored, from `(created, holds
-/// the current client secret)` of every retained version: the oldest holding
-/// it. `None` when no version holds it (cannot happen for the version read
-/// as current). The expiry estimate is this + [`SECRET_LIFETIME`].
-pub fn first_stored(versions: &[(OffsetDateTime, bool)]) -> Option<OffsetDateTime> {
-    versions
-        .iter()
-        .filter(|(_, holds)| *holds)
-        .map(|(created, _)| *created)
-        .min()
+/// The secret's history as the rotation rules need it (read by
+/// `Rotator::history` from every retained version).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct History {
+    /// When the current client secret value was first stored: the creation
+    /// time of the oldest retained version holding it. The expiry estimate
+    /// is this + [`SECRET_LIFETIME`].
+    pub current_stored: Option<OffsetDateTime>,
+    /// `client_secret_expires_at` as first stored with the current secret
+    /// (in that oldest version): Amazon's date when the rotator installed
+    /// it, unchanged by later edits of the field or expiry notices.
+    pub current_first_expiry: Option<OffsetDateTime>,
+    /// When the other secret asked about (a new one) was first stored, if
+    /// ever.
+    pub other_stored: Option<OffsetDateTime>,
 }
 
 /// Whole days left until `expiry`, rounded down (negative once passed).
@@ -111,20 +116,21 @@ pub struct Placement {
     /// Its secret was stored before the current one was (it was current, or
     /// waited as `AWSPENDING`, and has been replaced since).
     pub replaced: bool,
+    /// The expiry first stored with the current secret (see
+    /// [`History::current_first_expiry`]).
+    pub first_expiry: Option<OffsetDateTime>,
 }
 
 impl Placement {
-    /// From the notification's publish time and when the current secret and
-    /// the notification's secret were first stored (see
-    /// `Rotator::stored_times`).
-    pub fn new(
-        published_at: Option<OffsetDateTime>,
-        current_stored: Option<OffsetDateTime>,
-        new_stored: Option<OffsetDateTime>,
-    ) -> Self {
+    /// From the notification's publish time and the secret's history.
+    pub fn new(published_at: Option<OffsetDateTime>, history: &History) -> Self {
         Self {
-            order: order(published_at, current_stored),
-            replaced: matches!((new_stored, current_stored), (Some(n), Some(c)) if n < c),
+            order: order(published_at, history.current_stored),
+            replaced: matches!(
+                (history.other_stored, history.current_stored),
+                (Some(n), Some(c)) if n < c
+            ),
+            first_expiry: history.current_first_expiry,
         }
     }
 }
@@ -137,20 +143,19 @@ pub enum NewSecretDecision {
     /// The secret is already the current one (a duplicate delivery): nothing
     /// to write; a leftover `AWSPENDING` holding it is cleaned up.
     AlreadyCurrent,
-    /// Its expiry is more than [`MAX_NEW_SECRET_LIFETIME`] away: not a
-    /// secret Amazon issued. Never saved; retried, so it ends in the
-    /// dead-letter queue (and its alarm) instead of being dropped.
+    /// Its expiry has passed, or is more than [`MAX_NEW_SECRET_LIFETIME`]
+    /// away: not a secret Amazon issued. Never saved; retried, so it ends in
+    /// the dead-letter queue (and its alarm) instead of being dropped.
     Implausible,
     /// An old notification delivered late, never installed: its secret was
-    /// stored before the current one and replaced since, or it was published
-    /// before the current secret was stored and expires before the recorded
-    /// `client_secret_expires_at`.
+    /// stored before the current one and replaced since, or it expires
+    /// before the current secret's reference date and was published before
+    /// the current secret was stored.
     Stale,
-    /// The signals disagree or are missing: published before the current
-    /// secret was stored yet expiring after the recorded date (a date moved
-    /// by hand?), or expiring before it with no publish time. Never dropped
-    /// and never installed: retried, so it ends in the dead-letter queue for
-    /// the operator.
+    /// It expires before the current secret's reference date but has no
+    /// publish time to tell an old notification from a wrong hand-set date.
+    /// Never dropped and never installed: retried, so it ends in the
+    /// dead-letter queue for the operator.
     Unordered,
     /// Older than a newer secret that waits as `AWSPENDING` (not yet accepted
     /// by LWA): never replaces it, and is not dropped either: retried until
@@ -163,12 +168,11 @@ pub enum NewSecretDecision {
     Install,
 }
 
-/// `true` when the notification's secret expires before the recorded
-/// `client_secret_expires_at`.
-pub fn older_than_recorded(current: &AppDocument, n: &NewSecret) -> bool {
-    current
-        .expires_at
-        .is_some_and(|recorded| n.expires_at < recorded)
+/// The date a new secret is compared with: the expiry first stored with the
+/// current secret (Amazon's, when the rotator installed it; later edits and
+/// expiry notices do not move it), else the recorded one.
+pub fn reference_expiry(current: &AppDocument, placement: &Placement) -> Option<OffsetDateTime> {
+    placement.first_expiry.or(current.expires_at)
 }
 
 /// Decides what a new-secret notification does, given the current version,
@@ -177,12 +181,14 @@ pub fn older_than_recorded(current: &AppDocument, n: &NewSecret) -> bool {
 ///
 /// An old notification must never replace a newer secret, and Amazon's new
 /// secret must never be dropped because a hand-set `client_secret_expires_at`
-/// is wrong (the secret would be lost and the old one expire). So a new
-/// secret is stale only on evidence that holds whatever the recorded date
-/// says (its secret was already stored and replaced), or when the publish
-/// time and the recorded date agree; it is installed when published after
-/// the current secret was stored (or, without a publish time, when it
-/// expires after the recorded date); anything else is kept for the operator.
+/// is wrong (the secret would be lost and the old one expire). Amazon's
+/// expiries order its secrets (each lives 180 days from its issue): a secret
+/// expiring at or after the current one's [`reference_expiry`] is newer and
+/// installed. One expiring before it is stale only when it was also
+/// published before the current secret was stored; published after, the
+/// reference date is the wrong one (set by hand) and it is installed; with
+/// no publish time it is kept for the operator. A secret already stored and
+/// replaced since is stale whatever the dates.
 pub fn decide_new_secret(
     current: &AppDocument,
     pending: Option<&AppDocument>,
@@ -196,16 +202,18 @@ pub fn decide_new_secret(
     if n.client_secret == current.client_secret {
         return NewSecretDecision::AlreadyCurrent;
     }
-    if n.expires_at - now > MAX_NEW_SECRET_LIFETIME {
+    if n.expires_at <= now || n.expires_at - now > MAX_NEW_SECRET_LIFETIME {
         return NewSecretDecision::Implausible;
     }
     if placement.replaced {
         return NewSecretDecision::Stale;
     }
-    match (placement.order, older_than_recorded(current, n)) {
-        (Order::Before, true) => return NewSecretDecision::Stale,
-        (Order::Before, false) | (Order::Unknown, true) => return NewSecretDecision::Unordered,
-        (Order::After, _) | (Order::Unknown, false) => {}
+    if reference_expiry(current, &placement).is_some_and(|r| n.expires_at < r) {
+        match placement.order {
+            Order::After => {}
+            Order::Before => return NewSecretDecision::Stale,
+            Order::Unknown => return NewSecretDecision::Unordered,
+        }
     }
     match pending.filter(|p| p.client_id == current.client_id) {
         Some(p) if p.client_secret == n.client_secret => NewSecretDecision::ResumePending,
@@ -259,17 +267,6 @@ mod tests {
     }
 
     #[test]
-    fn first_stored_is_the_oldest_version_holding_the_value() {
-        let v = [
-            (datetime!(2026-01-01 0:00 UTC), false),
-            (datetime!(2026-03-01 0:00 UTC), true),
-            (datetime!(2026-02-01 0:00 UTC), true),
-        ];
-        assert_eq!(first_stored(&v), Some(datetime!(2026-02-01 0:00 UTC)));
-        assert_eq!(first_stored(&v[..1]), None);
-    }
-
-    #[test]
     fn days_and_due() {
         let now = datetime!(2026-05-01 10:00 UTC);
         assert_eq!(days_left(now + Duration::days(10), now), 10);
@@ -300,13 +297,11 @@ mod tests {
     const AFTER: Placement = Placement {
         order: Order::After,
         replaced: false,
+        first_expiry: None,
     };
 
     fn at(order: Order) -> Placement {
-        Placement {
-            order,
-            replaced: false,
-        }
+        Placement { order, ..AFTER }
     }
 
     fn decide(
@@ -376,18 +371,47 @@ mod tests {
         );
     }
 
-    /// Not older than the recorded expiry: installed when published after the
-    /// current secret was stored or when its publication is unknown; kept for
-    /// the operator when published before it (the recorded date was moved
-    /// earlier, so the dates cannot be trusted).
+    /// A secret expiring at or after the current one is newer by Amazon's
+    /// dates, whenever it was published (two notifications delivered late
+    /// in one batch: the newer one comes second, after the older was
+    /// stored).
     #[test]
-    fn a_later_expiry_published_before_the_current_secret_is_kept_not_installed() {
-        let cur = doc("old", Some("2026-05-08T10:00:00Z"));
-        let new = note("me", "new", datetime!(2026-10-28 10:00 UTC));
-        let with = |p| decide_new_secret(&cur, None, &new, NOW, p);
-        assert_eq!(with(at(Order::After)), NewSecretDecision::Install);
-        assert_eq!(with(at(Order::Unknown)), NewSecretDecision::Install);
-        assert_eq!(with(at(Order::Before)), NewSecretDecision::Unordered);
+    fn a_later_expiry_is_installed_whenever_it_was_published() {
+        let cur = doc("old", Some("2026-10-28T10:00:00Z"));
+        let newer = note("me", "new", datetime!(2026-10-28 10:01:01 UTC));
+        for order in [Order::After, Order::Before, Order::Unknown] {
+            assert_eq!(
+                decide_new_secret(&cur, None, &newer, NOW, at(order)),
+                NewSecretDecision::Install,
+                "{order:?}"
+            );
+        }
+    }
+
+    /// The reference is the expiry first stored with the current secret, not
+    /// the recorded one, which an expiry notice or a hand edit may have moved.
+    #[test]
+    fn the_reference_is_the_expiry_first_stored_with_the_current_secret() {
+        let moved = doc("current", Some("2026-05-20T00:00:00Z"));
+        let older = note("me", "older", datetime!(2026-10-28 10:00 UTC));
+        let placement = Placement {
+            order: Order::Before,
+            replaced: false,
+            first_expiry: Some(datetime!(2026-10-28 10:01 UTC)),
+        };
+        assert_eq!(
+            reference_expiry(&moved, &placement),
+            Some(datetime!(2026-10-28 10:01 UTC))
+        );
+        assert_eq!(
+            decide_new_secret(&moved, None, &older, NOW, placement),
+            NewSecretDecision::Stale
+        );
+        // Without a first-stored date, the recorded one.
+        assert_eq!(
+            reference_expiry(&moved, &AFTER),
+            Some(datetime!(2026-05-20 0:00 UTC))
+        );
     }
 
     /// A secret already stored before the current one, and replaced since, is
@@ -400,6 +424,7 @@ mod tests {
             let p = Placement {
                 order,
                 replaced: true,
+                first_expiry: None,
             };
             assert_eq!(
                 decide_new_secret(&cur, None, &new, NOW, p),
@@ -409,20 +434,27 @@ mod tests {
     }
 
     #[test]
-    fn placement_from_the_stored_times() {
+    fn placement_from_the_history() {
         let t = datetime!(2026-05-01 10:00 UTC);
         let later = t + Duration::milliseconds(1);
+        let e = datetime!(2026-10-28 10:00 UTC);
+        let h = |current: Option<OffsetDateTime>, other: Option<OffsetDateTime>| History {
+            current_stored: current,
+            current_first_expiry: Some(e),
+            other_stored: other,
+        };
         assert_eq!(
-            Placement::new(Some(later), Some(t), Some(t - Duration::days(1))),
+            Placement::new(Some(later), &h(Some(t), Some(t - Duration::days(1)))),
             Placement {
                 order: Order::After,
-                replaced: true
+                replaced: true,
+                first_expiry: Some(e),
             }
         );
-        assert!(!Placement::new(None, Some(t), Some(t)).replaced);
-        assert!(!Placement::new(None, Some(t), Some(later)).replaced);
-        assert!(!Placement::new(None, Some(t), None).replaced);
-        assert!(!Placement::new(None, None, Some(t)).replaced);
+        assert!(!Placement::new(None, &h(Some(t), Some(t))).replaced);
+        assert!(!Placement::new(None, &h(Some(t), Some(later))).replaced);
+        assert!(!Placement::new(None, &h(Some(t), None)).replaced);
+        assert!(!Placement::new(None, &h(None, Some(t))).replaced);
     }
 
     #[test]
@@ -437,7 +469,7 @@ mod tests {
     }
 
     #[test]
-    fn a_secret_living_more_than_181_days_is_implausible() {
+    fn a_secret_already_expired_or_living_more_than_181_days_is_implausible() {
         let cur = doc("old", None);
         let at = |d: Duration| decide(&cur, None, &note("me", "new", NOW + d));
         assert_eq!(at(MAX_NEW_SECRET_LIFETIME), NewSecretDecision::Install);
@@ -446,6 +478,9 @@ mod tests {
             NewSecretDecision::Implausible
         );
         assert_eq!(at(Duration::days(180)), NewSecretDecision::Install);
+        assert_eq!(at(Duration::seconds(1)), NewSecretDecision::Install);
+        assert_eq!(at(Duration::ZERO), NewSecretDecision::Implausible);
+        assert_eq!(at(-Duration::days(1)), NewSecretDecision::Implausible);
     }
 
     /// "Older" is strict: a different secret whose expiry equals the recorded
@@ -454,10 +489,13 @@ mod tests {
     fn only_a_strictly_older_expiry_is_stale_or_waits() {
         let at = datetime!(2026-10-28 10:00 UTC);
         let cur = doc("old", Some("2026-10-28T10:00:00Z"));
-        assert_eq!(
-            decide(&cur, None, &note("me", "new", at)),
-            NewSecretDecision::Install
-        );
+        for order in [Order::After, Order::Before, Order::Unknown] {
+            assert_eq!(
+                decide_new_secret(&cur, None, &note("me", "new", at), NOW, self::at(order)),
+                NewSecretDecision::Install,
+                "{order:?}"
+            );
+        }
         let cur = doc("old", Some("2026-05-08T10:00:00Z"));
         let pending = doc("new", Some("2026-10-28T10:00:00Z"));
         assert_eq!(

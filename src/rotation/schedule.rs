@@ -119,6 +119,17 @@ impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E
         Ok(())
     }
 
+    /// `true` when the waiting version's secret was first stored before the
+    /// current secret was.
+    async fn stored_before_current(
+        &self,
+        current: &AppDocument,
+        pending: &AppDocument,
+    ) -> Result<bool, RotatorError> {
+        let history = self.history(current, Some(&pending.client_secret)).await?;
+        Ok(rules::Placement::new(None, &history).replaced)
+    }
+
     /// Records `client_secret_rotation_requested_at` = `now` on the current
     /// version, re-read first so nothing written meanwhile is reverted. A
     /// failure is logged, not returned: the call itself is already made.
@@ -180,6 +191,20 @@ impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E
                     if p.client_id == current.client_id
                         && p.client_secret == current.client_secret =>
                 {
+                    self.clear_pending(&p.version_id).await
+                }
+                Ok(p)
+                    if p.client_id == current.client_id
+                        && self.stored_before_current(&current, &p).await? =>
+                {
+                    // The current secret was stored after this one waited
+                    // (pasted by hand, or installed from a newer
+                    // notification): it is the newer one. Promoting the
+                    // waiting one would replace it with an older secret.
+                    tracing::warn!(secret_id = %self.settings.secret_id, version_id = %p.version_id,
+                        "an AWSPENDING client secret stored before the current one is not promoted: the current \
+                         secret is newer. Its label is removed; the version stays in the secret's history \
+                         (restore it with UpdateSecretVersionStage if it was the one wanted)");
                     self.clear_pending(&p.version_id).await
                 }
                 Ok(p) if p.client_id == current.client_id => {

@@ -187,10 +187,11 @@ async fn a_replaced_secret_delivered_again_is_stale_whatever_the_recorded_date()
 }
 
 #[tokio::test]
-async fn an_older_secret_never_stored_is_kept_when_the_dates_disagree() {
+async fn an_older_secret_never_stored_is_stale_by_the_date_first_stored_with_the_current_one() {
     let w = world();
     let newer = two_rotations_then_an_earlier_expiry(&w).await;
-    // Published before NEWER was stored, expiring after the (moved) recorded date.
+    // Published before NEWER was stored, expiring before NEWER's own date
+    // (though after the recorded date, which the notice moved).
     let never = new_secret_published(
         ME,
         "amzn1.oa2-cs.v1.PLANTED-NEVER",
@@ -201,7 +202,78 @@ async fn an_older_secret_never_stored_is_kept_when_the_dates_disagree() {
     let out = run(&w, batch(&[&never]), NOW + time::Duration::minutes(3))
         .await
         .unwrap();
-    assert_eq!(failures(&out), ["m0"], "kept for the operator");
+    assert!(failures(&out).is_empty(), "acknowledged as stale");
     assert!(effects(&w).is_empty(), "{:?}", effects(&w));
     assert_eq!(w.sm.current()["client_secret"], newer);
+}
+
+/// Two rotations a minute apart, both delivered late in one batch, older
+/// first: the newer one is installed after the older, though it was
+/// published before the older one was stored.
+#[tokio::test]
+async fn two_late_notifications_in_one_batch_end_with_the_newer_secret() {
+    const NEWER: &str = "amzn1.oa2-cs.v1.PLANTED-NEWER";
+    let w = world();
+    w.lwa.accepted.lock().unwrap().insert(NEWER.into());
+    let a = new_secret_published(
+        ME,
+        NEW,
+        "2026-10-28T10:00:00Z",
+        "n-a",
+        Some("2026-05-01T10:00:00Z"),
+    );
+    let b = new_secret_published(
+        ME,
+        NEWER,
+        "2026-10-28T10:01:01Z",
+        "n-b",
+        Some("2026-05-01T10:01:01Z"),
+    );
+    let out = run(&w, batch(&[&a, &b]), NOW + time::Duration::minutes(5))
+        .await
+        .unwrap();
+    assert!(failures(&out).is_empty(), "{out}");
+    assert_eq!(w.sm.current()["client_secret"], NEWER);
+    // The older one delivered again changes nothing.
+    journal(&w);
+    let out = run(&w, batch(&[&a]), NOW + time::Duration::minutes(6))
+        .await
+        .unwrap();
+    assert!(failures(&out).is_empty());
+    assert!(effects(&w).is_empty(), "{:?}", effects(&w));
+    assert_eq!(w.sm.current()["client_secret"], NEWER);
+}
+
+/// A new secret waits as AWSPENDING (LWA does not accept it yet); the
+/// operator then pastes another secret into AWSCURRENT. The daily check does
+/// not promote the older waiting one over it.
+#[tokio::test]
+async fn check_never_promotes_a_waiting_secret_over_a_newer_pasted_one() {
+    const PASTED: &str = "amzn1.oa2-cs.v1.PLANTED-PASTED";
+    let w = world();
+    w.lwa.accepted.lock().unwrap().remove(NEW);
+    let body = new_secret_body(ME, NEW, "2026-10-28T10:00:00Z", "n-1");
+    let out = run(&w, batch(&[&body]), NOW).await.unwrap();
+    assert_eq!(failures(&out), ["m0"]);
+    let later = NOW + time::Duration::minutes(10);
+    at(&w, later);
+    w.sm.write(
+        &json!({"client_id": ME, "client_secret": PASTED, "refresh_token": "Atzr|PLANTED-RT", "note": {"kept": [1, 2.50]}})
+            .to_string(),
+        Stage::Current,
+    );
+    w.lwa.accepted.lock().unwrap().insert(NEW.into());
+    w.lwa.accepted.lock().unwrap().insert(PASTED.into());
+    journal(&w);
+    let out = run(&w, json!({"action":"check"}), later).await.unwrap();
+    assert_eq!(out["promoted"], false);
+    assert_eq!(w.sm.current()["client_secret"], PASTED);
+    assert!(w.sm.text(Stage::Pending).is_none(), "label removed");
+    assert!(
+        !effects(&w)
+            .iter()
+            .any(|l| l.starts_with("sm.put") || l.starts_with("lwa")),
+        "{:?}",
+        effects(&w)
+    );
 }
