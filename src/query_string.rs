@@ -52,7 +52,7 @@ fn hex(b: u8) -> Option<u8> {
 }
 
 /// Decodes one `application/x-www-form-urlencoded` component.
-fn decode(raw: &str) -> Result<String, QueryError> {
+pub fn decode(raw: &str) -> Result<String, QueryError> {
     let bytes = raw.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -5,7 +5,7 @@
 use super::reader::resolve_parameter;
 use crate::config::ReaderTarget;
 use crate::ports::TokenRead;
-use crate::query_string::{Query, QueryError};
+use crate::query_string::{decode, QueryError, MAX_QUERY};
 use crate::reader::{ReadError, Reader};
 use aws_lambda_events::http::{HeaderMap, HeaderValue};
 use aws_lambda_events::lambda_function_urls::LambdaFunctionUrlResponse;
@@ -21,8 +21,9 @@ pub fn is_function_url_event(event: &Value) -> bool {
 }
 
 /// The `profile` query parameter of a function URL request, read from
-/// `rawQueryString` (decoded: `%2D` is `-`) with the strict query parser;
-/// given more than once it is refused (Lambda joins repeated values with
+/// `rawQueryString` and percent-decoded (`%2D` is `-`); a `profile` value
+/// that does not decode is refused, other parameters are not looked at.
+/// Given more than once it is refused (Lambda joins repeated values with
 /// commas in `queryStringParameters`; `rawQueryString` keeps them apart).
 /// Without `rawQueryString` (hand-made events), `queryStringParameters`.
 fn query_profile(event: &Value) -> Result<Option<String>, String> {
@@ -32,12 +33,24 @@ fn query_profile(event: &Value) -> Result<Option<String>, String> {
             .and_then(Value::as_str)
             .map(str::to_owned));
     };
-    let fix = |e: QueryError| match e {
-        QueryError::Repeated(_) => "`profile` is given more than once; give it once".to_owned(),
-        other => format!("{other}; send ?profile=<name> with the name percent-encoded"),
-    };
-    let query = Query::parse(raw).map_err(fix)?;
-    Ok(query.optional("profile").map_err(fix)?.map(str::to_owned))
+    if raw.len() > MAX_QUERY {
+        return Err(format!("{}; send ?profile=<name>", QueryError::TooLong));
+    }
+    let mut found = None;
+    for pair in raw.split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        if decode(k).as_deref() != Ok("profile") {
+            continue;
+        }
+        if found.is_some() {
+            return Err("`profile` is given more than once; give it once".to_owned());
+        }
+        let value = decode(v).map_err(|e| {
+            format!("`profile`: {e}; send ?profile=<name> with the name percent-encoded")
+        })?;
+        found = Some(value);
+    }
+    Ok(found)
 }
 
 /// Answers one function URL request; the SSM read, if any, ends by `until`.
@@ -175,10 +188,19 @@ mod tests {
             query_profile(&json!({"rawQueryString": "profile=acme%2Dde&x=%41"})),
             Ok(Some("acme-de".into()))
         );
-        for raw in ["profile=acme%2", "profile=%ZZ", "profile=a%00b"] {
+        for raw in ["profile=acme%2", "profile=%ZZ", "x=1&profile=a%00b"] {
             let e = query_profile(&json!({ "rawQueryString": raw })).unwrap_err();
             assert!(e.contains("not validly encoded"), "{raw}: {e}");
             assert!(!e.contains("acme"), "never echoed: {e}");
         }
+        // Junk in other parameters is not looked at.
+        assert_eq!(
+            query_profile(&json!({"rawQueryString": "a=%00&b&%ZZ=1&profile=p1"})),
+            Ok(Some("p1".into()))
+        );
+        assert_eq!(
+            query_profile(&json!({"rawQueryString": "a=%00&b"})),
+            Ok(None)
+        );
     }
 }
