@@ -81,7 +81,7 @@ heading "Demo credentials"
 DEMO_SECRET_ID="$SECRET_ID" "${HELPER[@]}" create-secret 2>"$CAP/create-secret.err" | indent ||
     { log_tail "$CAP/create-secret.err"; die "could not create the secret in moto"; }
 
-heading "Building token-refresher and token-reader (cargo build --bins)"
+heading "Building the four functions (cargo build --bins)"
 build_functions
 
 # ------------------------------------------------------------------ cargo lambda watch
