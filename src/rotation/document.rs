@@ -190,6 +190,15 @@ mod tests {
         );
     }
 
+    /// An empty (or blank) recorded time is no time, not a malformed one.
+    #[test]
+    fn a_blank_recorded_time_is_none() {
+        let d = doc(
+            r#"{"client_id":"id","client_secret":"s","client_secret_expires_at":" ","client_secret_rotation_requested_at":""}"#,
+        );
+        assert_eq!((d.expires_at, d.rotation_requested_at), (None, None));
+    }
+
     #[test]
     fn marker_set_and_cleared() {
         let d = doc(r#"{"client_id":"id","client_secret":"s"}"#);
