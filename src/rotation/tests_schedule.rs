@@ -323,3 +323,25 @@ async fn an_expiry_notice_equal_to_the_recorded_date_reads_no_history() {
     assert!(!seen.iter().any(|l| l == "sm.get-list"), "{seen:?}");
     assert!(!seen.iter().any(|l| l.starts_with("sm.put")), "{seen:?}");
 }
+
+/// An AWSPENDING version for another client ID is not this app's waiting
+/// secret: the status does not report one, and it does not hold back a
+/// rotation that is due.
+#[tokio::test]
+async fn a_foreign_pending_version_is_not_a_waiting_secret() {
+    let w = world();
+    let foreign = json!({"client_id": "amzn1.application-oa2-client.other", "client_secret": NEW})
+        .to_string();
+    w.sm.write(&foreign, Stage::Pending);
+    let out = run(&w, json!({"action":"status"}), NOW).await.unwrap();
+    assert_eq!(out["pending_secret"], false);
+    journal(&w);
+    let notice = expiry_body(ME, "2026-05-11T10:00:00Z", "n-3");
+    let out = run(&w, batch(&[&notice]), NOW).await.unwrap();
+    assert!(failures(&out).is_empty());
+    assert!(
+        effects(&w).iter().any(|l| l.starts_with("spapi.rotate")),
+        "{:?}",
+        effects(&w)
+    );
+}
