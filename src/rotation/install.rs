@@ -41,11 +41,11 @@ impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E
             let history = self.history(&current, Some(&n.client_secret)).await?;
             rules::Placement::new(published_at, &history)
         };
-        let reference = rules::reference_expiry(&current, &placement);
-        let older = reference.is_some_and(|r| n.expires_at < r);
-        let reference = reference.map(rfc3339).unwrap_or_default();
+        let reference = rules::reference_expiry(&current, &placement)
+            .map(rfc3339)
+            .unwrap_or_default();
         let decision = rules::decide_new_secret(&current, pending.as_ref(), n, now, placement);
-        if older && matches!(decision, NewSecretDecision::Install) {
+        if decision == NewSecretDecision::InstallOverWrongDate {
             tracing::warn!(secret_id = %self.settings.secret_id, client_secret_expires_at = %reference,
                 new_secret_expires_at = %rfc3339(n.expires_at),
                 "the current secret's client_secret_expires_at is later than the expiry Amazon gives the new \
@@ -87,7 +87,7 @@ impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E
                 .await?;
                 Ok(NotificationOutcome::Installed)
             }
-            NewSecretDecision::Install => {
+            NewSecretDecision::Install | NewSecretDecision::InstallOverWrongDate => {
                 let version_id = self
                     .put(
                         &current.with_new_secret(&n.client_secret, n.expires_at),

@@ -166,6 +166,11 @@ pub enum NewSecretDecision {
     ResumePending,
     /// Save as `AWSPENDING`, verify, promote.
     Install,
+    /// As [`NewSecretDecision::Install`], for a secret expiring before the
+    /// current secret's reference date but published after the current
+    /// secret was stored: the date is what was wrong (set by hand), and the
+    /// operator is told so.
+    InstallOverWrongDate,
 }
 
 /// The date a new secret is compared with: the expiry first stored with the
@@ -208,7 +213,8 @@ pub fn decide_new_secret(
     if placement.replaced {
         return NewSecretDecision::Stale;
     }
-    if reference_expiry(current, &placement).is_some_and(|r| n.expires_at < r) {
+    let older = reference_expiry(current, &placement).is_some_and(|r| n.expires_at < r);
+    if older {
         match placement.order {
             Order::After => {}
             Order::Before => return NewSecretDecision::Stale,
@@ -220,6 +226,7 @@ pub fn decide_new_secret(
         Some(p) if p.expires_at.is_some_and(|waiting| n.expires_at < waiting) => {
             NewSecretDecision::WaitForPending
         }
+        _ if older => NewSecretDecision::InstallOverWrongDate,
         _ => NewSecretDecision::Install,
     }
 }
@@ -361,7 +368,10 @@ mod tests {
         let older = note("me", "older", datetime!(2026-05-08 10:00 UTC));
         let with = |p| decide_new_secret(&installed, None, &older, NOW, p);
         assert_eq!(with(at(Order::Before)), NewSecretDecision::Stale);
-        assert_eq!(with(at(Order::After)), NewSecretDecision::Install);
+        assert_eq!(
+            with(at(Order::After)),
+            NewSecretDecision::InstallOverWrongDate
+        );
         assert_eq!(with(at(Order::Unknown)), NewSecretDecision::Unordered);
         // Published after, and a newer secret waits: the waiting rule still holds.
         let pending = doc("newest", Some("2026-06-01T00:00:00Z"));
