@@ -203,4 +203,15 @@ mod tests {
             Ok(None)
         );
     }
+
+    #[test]
+    fn a_raw_query_of_the_longest_length_is_read_and_a_longer_one_refused() {
+        let at = |len: usize| {
+            let raw = format!("profile=p1&x={}", "a".repeat(len - "profile=p1&x=".len()));
+            assert_eq!(raw.len(), len);
+            query_profile(&json!({ "rawQueryString": raw }))
+        };
+        assert_eq!(at(MAX_QUERY), Ok(Some("p1".into())));
+        assert!(at(MAX_QUERY + 1).unwrap_err().contains("too long"));
+    }
 }
