@@ -15,35 +15,13 @@
 //!
 //! Every error names the secret and the field, and never contains a value.
 
+use crate::credential_keys::{credential_keys, invisible, REFRESH_TOKEN_KEYS, SCOPE_KEYS};
+pub(crate) use crate::credential_keys::{CLIENT_ID_KEYS, CLIENT_SECRET_KEYS};
 pub use crate::rotated_refresh_token::RefreshTokenOrigin;
 use crate::secret::{ClientSecret, RefreshToken};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use std::fmt;
-
-/// Accepted key names per field, in order of preference. The first of each
-/// list is the canonical name.
-pub(crate) const CLIENT_ID_KEYS: &[&str] = &[
-    "client_id",
-    "lwa_app_id",
-    "LWA_APP_ID",
-    "AppClientId",
-    "clientId",
-];
-pub(crate) const CLIENT_SECRET_KEYS: &[&str] = &[
-    "client_secret",
-    "lwa_client_secret",
-    "LWA_CLIENT_SECRET",
-    "AppClientSecret",
-    "clientSecret",
-];
-const REFRESH_TOKEN_KEYS: &[&str] = &[
-    "refresh_token",
-    "sp_api_refresh_token",
-    "SP_API_REFRESH_TOKEN",
-    "refreshToken",
-];
-const SCOPE_KEYS: &[&str] = &["scope"];
 
 /// What the refresher sends to LWA for one profile.
 #[derive(Clone)]
@@ -66,12 +44,6 @@ impl Grant {
             Grant::ClientCredentials { .. } => "client_credentials",
         }
     }
-}
-
-/// Zero-width and other invisible format characters (U+00AD, U+200B–U+200F,
-/// U+2060–U+2064, U+FEFF) that copying from a web page or editor can add.
-fn invisible(ch: char) -> bool {
-    matches!(ch, '\u{ad}' | '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}' | '\u{feff}')
 }
 
 /// The text without surrounding whitespace and a leading byte-order mark
@@ -149,17 +121,7 @@ impl SecretDocument {
                 "the SecretString is JSON but not an object; {EXPECTED_SHAPE}"
             )));
         };
-        // serde_json keeps the last of a repeated key: refuse the ambiguity.
-        let known = CLIENT_ID_KEYS
-            .iter()
-            .chain(CLIENT_SECRET_KEYS)
-            .chain(REFRESH_TOKEN_KEYS)
-            .chain(SCOPE_KEYS);
-        for key in crate::json_keys::repeated_keys(strip_bom(secret_string)) {
-            if known.clone().any(|k| *k == key) {
-                return Err(err(format!("key `{key}` appears more than once; keep one")));
-            }
-        }
+        crate::credential_keys::check_key_names(strip_bom(secret_string), &map).map_err(err)?;
         let field = |keys: &[&str]| -> Result<Option<(String, String)>, CredentialsError> {
             let mut found: Option<(String, String)> = None;
             for key in keys {
@@ -200,40 +162,6 @@ impl SecretDocument {
             }
             Ok(found)
         };
-        // A known key in another case, or with invisible characters or
-        // spaces in it, is a typo, not an unknown extra field. Next to the
-        // real key it is refused too, whatever its value: writers update the
-        // real key only, so the two would disagree after the first write.
-        let all_keys = CLIENT_ID_KEYS
-            .iter()
-            .chain(CLIENT_SECRET_KEYS)
-            .chain(REFRESH_TOKEN_KEYS)
-            .chain(SCOPE_KEYS);
-        for key in map.keys() {
-            if all_keys.clone().any(|k| k == key) {
-                continue;
-            }
-            let bare: String = key
-                .chars()
-                .filter(|c| !c.is_whitespace() && !c.is_control() && !invisible(*c))
-                .collect();
-            let Some(known) = all_keys.clone().find(|k| k.eq_ignore_ascii_case(&bare)) else {
-                continue;
-            };
-            return Err(err(if map.contains_key(*known) {
-                format!(
-                    "keys `{}` and `{known}` name the same field (they differ only in case, spaces or invisible \
-                     characters); key names are exact: keep `{known}` with the right value and remove the other",
-                    key.escape_default()
-                )
-            } else {
-                format!(
-                    "key `{}` is not a known key; key names are exact (case, no spaces or invisible characters): \
-                     rename it to `{known}`",
-                    key.escape_default()
-                )
-            }));
-        }
         let client_id = field(CLIENT_ID_KEYS)?;
         if let Some((key, id)) = &client_id {
             if id.starts_with("amzn1.sellerapps.app.") {
@@ -356,12 +284,7 @@ impl SecretDocument {
     /// `None` for a credential key, a missing or non-string field, or a value
     /// that is not 1 to 64 of `A-Z a-z 0-9 _ . -` (it is shown in events).
     pub fn label(&self, key: &str) -> Option<String> {
-        let credential_keys = CLIENT_ID_KEYS
-            .iter()
-            .chain(CLIENT_SECRET_KEYS)
-            .chain(REFRESH_TOKEN_KEYS)
-            .chain(SCOPE_KEYS);
-        if credential_keys.clone().any(|k| k.eq_ignore_ascii_case(key)) {
+        if credential_keys().any(|k| k.eq_ignore_ascii_case(key)) {
             return None;
         }
         let text = self.document.as_ref()?;

@@ -18,6 +18,7 @@ pub mod aws;
 pub mod bounded;
 pub mod budget;
 pub mod config;
+pub mod credential_keys;
 pub mod credentials;
 pub mod error;
 pub mod fleet;

@@ -15,6 +15,7 @@
 //! as short as the links minted for one profile within 30 days.
 
 use super::marketplace::Region;
+use crate::credential_keys::REFRESH_TOKEN_KEYS;
 use crate::secret::RefreshToken;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::value::RawValue;
@@ -24,13 +25,6 @@ use time::OffsetDateTime;
 
 /// The field recording used links.
 pub const USED_LINKS: &str = "onboarding_used_links";
-/// Every key a refresh token may be stored under (the contract's aliases).
-const REFRESH_TOKEN_KEYS: &[&str] = &[
-    "refresh_token",
-    "sp_api_refresh_token",
-    "SP_API_REFRESH_TOKEN",
-    "refreshToken",
-];
 
 /// What onboarding needs to know of an existing profile secret.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
