@@ -93,14 +93,7 @@ async fn a_reauthorization_keeps_the_refreshers_lost_marker_for_its_restored_eve
     );
     let t = ticket(&a, "acme-de", "DE", Account::Seller, NOW);
     let (state, cookie, _) = authorize(&a, &t).await;
-    let o = get(
-        &a,
-        "/callback",
-        &callback_query(&state, "A1SELLER"),
-        Some(&cookie),
-        NOW,
-    )
-    .await;
+    let o = callback(&a, &state, &cookie, "A1SELLER").await;
     assert_eq!(o.outcome, "connected", "{:?}", o.detail);
     let saved = a.tokens.get(parameter).unwrap();
     assert_eq!(saved.access_token.expose_secret(), "Atza|PLANTED-AT-0");
@@ -118,14 +111,7 @@ async fn a_refused_code_leaves_the_link_usable() {
     });
     let t = ticket(&a, "acme-de", "DE", Account::Seller, NOW);
     let (state, cookie, _) = authorize(&a, &t).await;
-    let o = get(
-        &a,
-        "/callback",
-        &callback_query(&state, "A1"),
-        Some(&cookie),
-        NOW,
-    )
-    .await;
+    let o = callback(&a, &state, &cookie, "A1").await;
     assert_page(&o, Page::CodeRefused);
     assert!(o.response.body.contains("5 minutes") && o.response.body.contains("again"));
     assert!(a.profiles.map.borrow().is_empty() && a.tokens.is_empty());
@@ -133,25 +119,11 @@ async fn a_refused_code_leaves_the_link_usable() {
         attempts: 1,
         last: "x".into(),
     });
-    let o = get(
-        &a,
-        "/callback",
-        &callback_query(&state, "A1"),
-        Some(&cookie),
-        NOW,
-    )
-    .await;
+    let o = callback(&a, &state, &cookie, "A1").await;
     assert_page(&o, Page::Unavailable);
     *a.exchange.answer.borrow_mut() = Ok(());
     let (state, cookie, _) = authorize(&a, &t).await;
-    let o = get(
-        &a,
-        "/callback",
-        &callback_query(&state, "A1"),
-        Some(&cookie),
-        NOW,
-    )
-    .await;
+    let o = callback(&a, &state, &cookie, "A1").await;
     assert_eq!(o.outcome, "connected");
 }
 
@@ -209,27 +181,13 @@ async fn aws_failures_are_502_pages_and_a_token_write_failure_still_connects() {
         Page::Unavailable,
     );
     assert_page(
-        &get(
-            &a,
-            "/callback",
-            &callback_query(&state, "A1"),
-            Some(&cookie),
-            NOW,
-        )
-        .await,
+        &callback(&a, &state, &cookie, "A1").await,
         Page::Unavailable,
     );
     *a.profiles.fail.borrow_mut() = false;
     a.tokens
         .fail_next_saves([TokenSaveError::Failed("AccessDeniedException".into())]);
-    let o = get(
-        &a,
-        "/callback",
-        &callback_query(&state, "A1"),
-        Some(&cookie),
-        NOW,
-    )
-    .await;
+    let o = callback(&a, &state, &cookie, "A1").await;
     assert_eq!(o.outcome, "connected");
     assert!(o.detail.unwrap().contains("refresher's next run"));
 }

@@ -99,38 +99,15 @@ async fn no_secret_in_any_page_or_log_detail() {
     let (state, cookie, _) = authorize(&a, &t).await;
     let mut outcomes = vec![
         get(&a, "/callback", &callback_query(&state, "A1"), None, NOW).await,
-        get(
-            &a,
-            "/callback",
-            &callback_query(&state, "A1"),
-            Some(&cookie),
-            NOW,
-        )
-        .await,
-        get(
-            &a,
-            "/callback",
-            &callback_query(&state, "A1"),
-            Some(&cookie),
-            NOW,
-        )
-        .await,
+        callback(&a, &state, &cookie, "A1").await,
+        callback(&a, &state, &cookie, "A1").await,
         get(&a, "/authorize", &format!("ticket={t}"), Some(&cookie), NOW).await,
     ];
     *a.exchange.answer.borrow_mut() = Err(LwaError::Unavailable {
         attempts: 1,
         last: "x".into(),
     });
-    outcomes.push(
-        get(
-            &a,
-            "/callback",
-            &callback_query(&state, "A1"),
-            Some(&cookie),
-            NOW,
-        )
-        .await,
-    );
+    outcomes.push(callback(&a, &state, &cookie, "A1").await);
     for o in &outcomes {
         let text = format!(
             "{} {:?} {:?}",

@@ -70,23 +70,9 @@ async fn login_for_a_known_seller_redirects_back_to_amazon() {
     let cookie = BrowserCookie::new(cookie);
     let state = OAuthState::new(q["state"].clone());
     // Another seller completing this login: refused.
-    let o = get(
-        &a,
-        "/callback",
-        &callback_query(&state, "A2"),
-        Some(&cookie),
-        NOW,
-    )
-    .await;
+    let o = callback(&a, &state, &cookie, "A2").await;
     assert_page(&o, Page::OtherSeller);
-    let o = get(
-        &a,
-        "/callback",
-        &callback_query(&state, "A1"),
-        Some(&cookie),
-        NOW,
-    )
-    .await;
+    let o = callback(&a, &state, &cookie, "A1").await;
     assert_eq!(o.outcome, "connected", "{:?}", o.detail);
     let v: serde_json::Value = serde_json::from_str(&a.profiles.map.borrow()["acme-de"].0).unwrap();
     assert_eq!(v["refresh_token"], "Atzr|PLANTED-RT-0");

@@ -221,6 +221,18 @@ async fn authorize(app: &App, t: &str) -> (OAuthState, BrowserCookie, Url) {
     (OAuthState::new(state), BrowserCookie::new(value), location)
 }
 
+/// `/callback` now, as the browser holding `cookie` comes back from consent.
+async fn callback(app: &App, state: &OAuthState, cookie: &BrowserCookie, seller: &str) -> Outcome {
+    get(
+        app,
+        "/callback",
+        &callback_query(state, seller),
+        Some(cookie),
+        NOW,
+    )
+    .await
+}
+
 fn callback_query(state: &OAuthState, seller: &str) -> String {
     format!(
         "spapi_oauth_code={CODE}&state={}&selling_partner_id={seller}",

@@ -18,14 +18,7 @@ async fn profile_owned_by_another_seller_is_left_unchanged() {
     );
     let t = ticket(&a, "acme-de", "DE", Account::Seller, NOW);
     let (state, cookie, _) = authorize(&a, &t).await;
-    let o = get(
-        &a,
-        "/callback",
-        &callback_query(&state, "A2"),
-        Some(&cookie),
-        NOW,
-    )
-    .await;
+    let o = callback(&a, &state, &cookie, "A2").await;
     assert_page(&o, Page::OtherSeller);
     assert!(o.response.body.contains("another seller account"));
     assert_eq!(a.profiles.map.borrow()["acme-de"].0, original);
@@ -33,14 +26,7 @@ async fn profile_owned_by_another_seller_is_left_unchanged() {
     // A region other than the profile's: refused too.
     let t = ticket(&a, "acme-de", "US", Account::Seller, NOW);
     let (state, cookie, _) = authorize(&a, &t).await;
-    let o = get(
-        &a,
-        "/callback",
-        &callback_query(&state, "A1"),
-        Some(&cookie),
-        NOW,
-    )
-    .await;
+    let o = callback(&a, &state, &cookie, "A1").await;
     assert_page(&o, Page::NameTaken);
 }
 
@@ -65,14 +51,7 @@ async fn a_hand_made_profile_is_not_reused() {
         .map
         .borrow_mut()
         .insert("acme-de".into(), (original.into(), None));
-    let o = get(
-        &b,
-        "/callback",
-        &callback_query(&state, "A1"),
-        Some(&cookie),
-        NOW,
-    )
-    .await;
+    let o = callback(&b, &state, &cookie, "A1").await;
     assert_page(&o, Page::NameTaken);
     assert_eq!(b.profiles.map.borrow()["acme-de"].0, original);
 }
@@ -101,14 +80,7 @@ async fn the_owner_is_checked_in_the_tags_and_in_the_document() {
         );
         let t = ticket(&a, "acme-de", "DE", Account::Seller, NOW);
         let (state, cookie, _) = authorize(&a, &t).await;
-        let o = get(
-            &a,
-            "/callback",
-            &callback_query(&state, "A2"),
-            Some(&cookie),
-            NOW,
-        )
-        .await;
+        let o = callback(&a, &state, &cookie, "A2").await;
         assert_page(&o, Page::OtherSeller);
         assert_eq!(a.profiles.map.borrow()["acme-de"].0, doc);
         assert!(a.exchange.calls.borrow().is_empty());
