@@ -87,6 +87,19 @@ pub enum RotatorError {
         /// `newClientSecretExpiryTime`, RFC 3339.
         expires_at: String,
     },
+    /// An expiry notice whose date is more than 181 days away: not one
+    /// Amazon sends (secrets live 180 days). Not recorded; retried, so it
+    /// ends in the dead-letter queue.
+    #[error(
+        "the expiry notification says the client secret expires at {expires_at}, more than 181 days from \
+         now; Amazon's client secrets live 180 days, so it was not recorded. Nothing was written; the message \
+         is retried and then kept in the dead-letter queue: check who sent it (the queue policy names the \
+         senders)"
+    )]
+    ExpiryImplausible {
+        /// `clientSecretExpiryTime`, RFC 3339.
+        expires_at: String,
+    },
     /// A new secret expiring before the current secret's date, in a
     /// notification with no publish time: an old notification or a wrong
     /// hand-set date cannot be told apart. Never dropped, never installed.
@@ -142,6 +155,7 @@ impl RotatorError {
             RotatorError::CredentialsUnavailable { .. } => ErrorType::CredentialsUnavailable,
             RotatorError::InvalidEvent(_)
             | RotatorError::NewSecretImplausible { .. }
+            | RotatorError::ExpiryImplausible { .. }
             | RotatorError::NewSecretUnordered { .. } => ErrorType::InvalidEvent,
         }
     }

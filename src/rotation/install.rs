@@ -36,10 +36,10 @@ impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E
         let pending = self.pending(&current).await?;
         // A duplicate needs no history; anything else is placed against it.
         let placement = if n.client_secret == current.client_secret {
-            rules::Placement::new(None, &rules::History::default())
+            rules::Placement::new(None, &rules::History::default(), now)
         } else {
             let history = self.history(&current, Some(&n.client_secret)).await?;
-            rules::Placement::new(published_at, &history)
+            rules::Placement::new(published_at, &history, now)
         };
         let reference = rules::reference_expiry(&current, &placement)
             .map(rfc3339)

@@ -119,7 +119,7 @@ fn new_client_secret(
     const KEY: &str = "newClientSecret";
     let raw = string(p, KEY)?;
     if raw.len() > MAX_SECRET_LEN
-        || raw.len() <= SECRET_PREFIX.len()
+        || raw.ends_with('.')
         || !raw.starts_with(SECRET_PREFIX)
         || !raw.chars().all(|c| c.is_ascii_graphic())
     {
@@ -366,6 +366,7 @@ mod tests {
             "amzn1.oa2-cs.v1.PLANTED x",
             "PLANTED-no-prefix",
             "amzn1.oa2-cs.",
+            "amzn1.oa2-cs.v1.",
             "amzn1.oa2-cs.v1.PLANTED\\u00e9",
         ] {
             let e = parse(&with(bad)).unwrap_err();

@@ -84,25 +84,38 @@ pub fn recent_request(
 /// Amazon's and is never installed.
 pub const MAX_NEW_SECRET_LIFETIME: Duration = Duration::days(181);
 
+/// How far apart two AWS clocks may be (Amazon's notification publisher,
+/// Secrets Manager, Lambda): a publish time within this of the current
+/// secret's store cannot tell which came first, and one more than this ahead
+/// of `now` is not a time to trust.
+pub const MAX_CLOCK_SKEW: Duration = Duration::seconds(60);
+
 /// When a notification was published, against when the current client
 /// secret value was first stored (the creation time of the oldest retained
 /// version holding it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Order {
-    /// Published after the current secret was stored: it is about the
-    /// current secret (an expiry notice) or a newer one (a new secret).
+    /// Published more than [`MAX_CLOCK_SKEW`] after the current secret was
+    /// stored: it is about the current secret (an expiry notice) or a newer
+    /// one (a new secret).
     After,
-    /// Published at or before it: about a secret the current one replaced.
+    /// Published before it, or too close to it to tell: about a secret the
+    /// current one replaced.
     Before,
-    /// The notification has no publish time, or no version creation time is
-    /// known.
+    /// The notification has no publish time, or one more than
+    /// [`MAX_CLOCK_SKEW`] in the future, or no version creation time is known.
     Unknown,
 }
 
-/// Places `published_at` against `stored_at` (see [`Order`]).
-pub fn order(published_at: Option<OffsetDateTime>, stored_at: Option<OffsetDateTime>) -> Order {
+/// Places `published_at` against `stored_at` at `now` (see [`Order`]).
+pub fn order(
+    published_at: Option<OffsetDateTime>,
+    stored_at: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> Order {
     match (published_at, stored_at) {
-        (Some(p), Some(s)) if p > s => Order::After,
+        (Some(p), _) if p > now + MAX_CLOCK_SKEW => Order::Unknown,
+        (Some(p), Some(s)) if p > s + MAX_CLOCK_SKEW => Order::After,
         (Some(_), Some(_)) => Order::Before,
         _ => Order::Unknown,
     }
@@ -122,10 +135,14 @@ pub struct Placement {
 }
 
 impl Placement {
-    /// From the notification's publish time and the secret's history.
-    pub fn new(published_at: Option<OffsetDateTime>, history: &History) -> Self {
+    /// From the notification's publish time, the secret's history and `now`.
+    pub fn new(
+        published_at: Option<OffsetDateTime>,
+        history: &History,
+        now: OffsetDateTime,
+    ) -> Self {
         Self {
-            order: order(published_at, history.current_stored),
+            order: order(published_at, history.current_stored, now),
             replaced: matches!(
                 (history.other_stored, history.current_stored),
                 (Some(n), Some(c)) if n < c
@@ -445,8 +462,8 @@ mod tests {
 
     #[test]
     fn placement_from_the_history() {
-        let t = datetime!(2026-05-01 10:00 UTC);
-        let later = t + Duration::milliseconds(1);
+        let t = datetime!(2026-05-01 9:00 UTC);
+        let later = t + MAX_CLOCK_SKEW + Duration::milliseconds(1);
         let e = datetime!(2026-10-28 10:00 UTC);
         let h = |current: Option<OffsetDateTime>, other: Option<OffsetDateTime>| History {
             current_stored: current,
@@ -454,28 +471,34 @@ mod tests {
             other_stored: other,
         };
         assert_eq!(
-            Placement::new(Some(later), &h(Some(t), Some(t - Duration::days(1)))),
+            Placement::new(Some(later), &h(Some(t), Some(t - Duration::days(1))), NOW),
             Placement {
                 order: Order::After,
                 replaced: true,
                 first_expiry: Some(e),
             }
         );
-        assert!(!Placement::new(None, &h(Some(t), Some(t))).replaced);
-        assert!(!Placement::new(None, &h(Some(t), Some(later))).replaced);
-        assert!(!Placement::new(None, &h(Some(t), None)).replaced);
-        assert!(!Placement::new(None, &h(None, Some(t))).replaced);
+        assert!(!Placement::new(None, &h(Some(t), Some(t)), NOW).replaced);
+        assert!(!Placement::new(None, &h(Some(t), Some(later)), NOW).replaced);
+        assert!(!Placement::new(None, &h(Some(t), None), NOW).replaced);
+        assert!(!Placement::new(None, &h(None, Some(t)), NOW).replaced);
     }
 
     #[test]
-    fn order_is_after_only_when_published_strictly_after_the_store() {
+    fn order_is_after_only_when_published_a_clock_skew_after_the_store() {
         let t = datetime!(2026-05-01 10:00 UTC);
-        let later = t + Duration::milliseconds(1);
-        assert_eq!(order(Some(later), Some(t)), Order::After);
-        assert_eq!(order(Some(t), Some(t)), Order::Before);
-        assert_eq!(order(Some(t), Some(later)), Order::Before);
-        assert_eq!(order(None, Some(t)), Order::Unknown);
-        assert_eq!(order(Some(t), None), Order::Unknown);
+        let now = t + Duration::hours(1);
+        let skew = MAX_CLOCK_SKEW;
+        let ms = Duration::milliseconds(1);
+        assert_eq!(order(Some(t + skew + ms), Some(t), now), Order::After);
+        assert_eq!(order(Some(t + skew), Some(t), now), Order::Before);
+        assert_eq!(order(Some(t + ms), Some(t), now), Order::Before);
+        assert_eq!(order(Some(t), Some(t + ms), now), Order::Before);
+        assert_eq!(order(None, Some(t), now), Order::Unknown);
+        assert_eq!(order(Some(t), None, now), Order::Unknown);
+        // A publish time in the future (beyond the skew) is not trusted.
+        assert_eq!(order(Some(now + skew), Some(t), now), Order::After);
+        assert_eq!(order(Some(now + skew + ms), Some(t), now), Order::Unknown);
     }
 
     #[test]

@@ -27,6 +27,11 @@ impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E
         if e.client_id != current.client_id {
             return Ok(NotificationOutcome::Ignored("another client ID".into()));
         }
+        if e.expires_at - now > rules::MAX_NEW_SECRET_LIFETIME {
+            return Err(RotatorError::ExpiryImplausible {
+                expires_at: rfc3339(e.expires_at),
+            });
+        }
         let mut current = current;
         // An earlier date than the recorded one: is the notice about the
         // current secret (published after it was stored) or a replaced one?
@@ -35,6 +40,7 @@ impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E
             Some(rules::order(
                 published_at,
                 self.first_stored(&current).await?,
+                now,
             ))
         } else {
             None
@@ -125,9 +131,10 @@ impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E
         &self,
         current: &AppDocument,
         pending: &AppDocument,
+        now: OffsetDateTime,
     ) -> Result<bool, RotatorError> {
         let history = self.history(current, Some(&pending.client_secret)).await?;
-        Ok(rules::Placement::new(None, &history).replaced)
+        Ok(rules::Placement::new(None, &history, now).replaced)
     }
 
     /// Records `client_secret_rotation_requested_at` = `now` on the current
@@ -195,7 +202,7 @@ impl<V: SecretVersions, E: TokenEndpoint, A: ApplicationManagement> Rotator<V, E
                 }
                 Ok(p)
                     if p.client_id == current.client_id
-                        && self.stored_before_current(&current, &p).await? =>
+                        && self.stored_before_current(&current, &p, now).await? =>
                 {
                     // The current secret was stored after this one waited
                     // (pasted by hand, or installed from a newer

@@ -161,8 +161,8 @@ async fn two_rotations_then_an_earlier_expiry(w: &W) -> &'static str {
         .await
         .unwrap();
     assert!(failures(&out).is_empty());
-    let notice = expiry_published(ME, "2026-05-20T00:00:00Z", "n-3", "2026-05-01T10:01:30Z");
-    run(w, batch(&[&notice]), NOW + time::Duration::minutes(2))
+    let notice = expiry_published(ME, "2026-05-20T00:00:00Z", "n-3", "2026-05-01T10:02:30Z");
+    run(w, batch(&[&notice]), NOW + time::Duration::minutes(3))
         .await
         .unwrap();
     assert_eq!(
@@ -178,7 +178,7 @@ async fn a_replaced_secret_delivered_again_is_stale_whatever_the_recorded_date()
     let w = world();
     let newer = two_rotations_then_an_earlier_expiry(&w).await;
     let first = new_secret_body(ME, NEW, "2026-10-28T10:00:00Z", "n-1");
-    let out = run(&w, batch(&[&first]), NOW + time::Duration::minutes(3))
+    let out = run(&w, batch(&[&first]), NOW + time::Duration::minutes(4))
         .await
         .unwrap();
     assert!(failures(&out).is_empty(), "acknowledged");
@@ -199,7 +199,7 @@ async fn an_older_secret_never_stored_is_stale_by_the_date_first_stored_with_the
         "n-0",
         Some("2026-05-01T10:00:10Z"),
     );
-    let out = run(&w, batch(&[&never]), NOW + time::Duration::minutes(3))
+    let out = run(&w, batch(&[&never]), NOW + time::Duration::minutes(4))
         .await
         .unwrap();
     assert!(failures(&out).is_empty(), "acknowledged as stale");
@@ -276,4 +276,53 @@ async fn check_never_promotes_a_waiting_secret_over_a_newer_pasted_one() {
         "{:?}",
         effects(&w)
     );
+}
+
+/// Amazon's clock may run a little ahead of ours: a newer secret installed a
+/// moment ago, then an older one published "after" it by less than the
+/// clock skew, is stale; a publish time far in the future is not trusted.
+#[tokio::test]
+async fn a_publish_time_within_the_clock_skew_or_in_the_future_places_nothing() {
+    const NEWER: &str = "amzn1.oa2-cs.v1.PLANTED-NEWER";
+    let w = world();
+    w.lwa.accepted.lock().unwrap().insert(NEWER.into());
+    let b = new_secret_published(
+        ME,
+        NEWER,
+        "2026-10-28T10:00:00.400Z",
+        "n-b",
+        Some("2026-05-01T10:00:00.400Z"),
+    );
+    let a = new_secret_published(
+        ME,
+        NEW,
+        "2026-10-28T10:00:00.300Z",
+        "n-a",
+        Some("2026-05-01T10:00:00.300Z"),
+    );
+    let out = run(&w, batch(&[&b, &a]), NOW).await.unwrap();
+    assert!(failures(&out).is_empty(), "{out}");
+    assert_eq!(w.sm.current()["client_secret"], NEWER);
+    journal(&w);
+    let future = new_secret_published(
+        ME,
+        "amzn1.oa2-cs.v1.PLANTED-FUTURE",
+        "2026-10-28T09:00:00Z",
+        "n-f",
+        Some("2099-01-01T00:00:00Z"),
+    );
+    let out = run(&w, batch(&[&future]), NOW + time::Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(failures(&out), ["m0"], "kept, not installed");
+    assert!(effects(&w).is_empty(), "{:?}", effects(&w));
+}
+
+#[tokio::test]
+async fn an_expiry_notice_more_than_181_days_out_is_not_recorded() {
+    let w = world();
+    let notice = expiry_published(ME, "2099-01-01T00:00:00Z", "n-3", "2026-05-01T09:00:00Z");
+    let out = run(&w, batch(&[&notice]), NOW).await.unwrap();
+    assert_eq!(failures(&out), ["m0"]);
+    assert!(effects(&w).is_empty(), "{:?}", effects(&w));
 }
