@@ -57,15 +57,28 @@ def main():
             import boto3
         except ImportError:
             fail("boto3 is missing: run `make venv`")
+        import botocore.exceptions as bx
+        # boto3 reads AWS_DEFAULT_REGION; the AWS CLI and the Rust SDK also AWS_REGION.
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        session = boto3.session.Session(region_name=region)
         function = env["FUNCTION"]
-        if not function:
-            if not env["STACK"]:
-                fail("set STACK (deployed stack), FUNCTION (function name) or LOCAL_PORT (local demo)")
-            stack = boto3.client("cloudformation").describe_stacks(StackName=env["STACK"])["Stacks"][0]
-            outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-            function = outputs.get("OnboardingFunctionName") or fail(
-                f"stack {env['STACK']} has no OnboardingFunctionName output (deploy with the onboarding parameters set)")
-        r = boto3.client("lambda").invoke(FunctionName=function, Payload=payload)
+        try:
+            if not function:
+                if not env["STACK"]:
+                    fail("set STACK (deployed stack), FUNCTION (function name) or LOCAL_PORT (local demo)")
+                stack = session.client("cloudformation").describe_stacks(StackName=env["STACK"])["Stacks"][0]
+                outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+                function = outputs.get("OnboardingFunctionName") or fail(
+                    f"stack {env['STACK']} has no OnboardingFunctionName output (deploy with the onboarding parameters set)")
+            r = session.client("lambda").invoke(FunctionName=function, Payload=payload)
+        except bx.NoRegionError:
+            fail("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION) to the stack's region")
+        except bx.NoCredentialsError:
+            fail("no AWS credentials: configure them (aws configure, AWS_PROFILE or the AWS_* variables)")
+        except bx.ClientError as e:
+            err = e.response.get("Error", {})
+            fail(f"AWS answered {err.get('Code', '?')}: {err.get('Message', '')} "
+                 "(check STACK or FUNCTION, the region and your IAM permissions)")
         out = json.loads(r["Payload"].read() or b"null")
         if r.get("FunctionError"):
             fail(f"{out.get('errorType')}: {out.get('errorMessage')}")

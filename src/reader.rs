@@ -146,8 +146,9 @@ impl<S: TokenRead> Reader<S> {
             Ok(Some(token)) => token,
             Ok(None) => {
                 return Err(ReadError::Unavailable(format!(
-                    "parameter `{parameter}` does not exist: the token-refresher has not stored a token yet; \
-                     check that it is scheduled and look at its logs"
+                    "parameter `{parameter}` does not exist: the token-refresher has not stored a token there \
+                     yet. Check the name (in fleet mode, the profile name and that its secret exists under the \
+                     secret prefix), that the refresher is scheduled, and its logs"
                 )))
             }
             Err(TokenLoadError::Malformed(why)) => {
